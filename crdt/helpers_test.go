@@ -1,0 +1,126 @@
+package crdt
+
+import (
+	"bytes"
+	"encoding"
+	"flag"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files in testdata/")
+
+// checkGolden compares got with testdata/name, or rewrites the file with
+// -update. The golden files pin the wire form: a change to them is a
+// protocol change and needs a new format version.
+func checkGolden(t testing.TB, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("golden %s: %v (run go test ./crdt -run %s -update)", name, err, t.Name())
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("encoding differs from golden %s:\n got % x\nwant % x", name, got, want)
+	}
+}
+
+// lawRounds is how many random states each type's law check draws.
+const lawRounds = 200
+
+// newRand returns a seeded generator and logs the seed, so a failure can be
+// replayed by setting it.
+func newRand(t testing.TB) *rand.Rand {
+	t.Helper()
+	seed := rand.Uint64()
+	t.Logf("seed %d", seed)
+	return rand.New(rand.NewPCG(seed, seed))
+}
+
+// checkMergeLaws checks that Merge is idempotent, commutative and
+// associative on a, b, c, and that it neither mutates nor retains its
+// argument (by lattice Equal against clones taken before).
+func checkMergeLaws[T CRDT[T]](t testing.TB, a, b, c T) {
+	t.Helper()
+	join := func(x, y T) T {
+		z := x.Clone()
+		z.Merge(y)
+		return z
+	}
+	if aa := join(a, a); !aa.Equal(a) {
+		t.Fatalf("merge not idempotent:\n a=%v\n a⊔a=%v", a, aa)
+	}
+	if ab, ba := join(a, b), join(b, a); !ab.Equal(ba) {
+		t.Fatalf("merge not commutative:\n a=%v\n b=%v\n a⊔b=%v\n b⊔a=%v", a, b, ab, ba)
+	}
+	if l, r := join(join(a, b), c), join(a, join(b, c)); !l.Equal(r) {
+		t.Fatalf("merge not associative:\n a=%v\n b=%v\n c=%v", a, b, c)
+	}
+	bBefore := b.Clone()
+	z := a.Clone()
+	z.Merge(b)
+	if !b.Equal(bBefore) {
+		t.Fatalf("merge mutated its argument")
+	}
+	z.Merge(c) // must not leak into b through shared structure
+	if !b.Equal(bBefore) {
+		t.Fatalf("merge retained its argument: a later merge changed it")
+	}
+	if !join(a, b).Equal(join(join(a, b), a)) {
+		t.Fatalf("merge does not inflate: (a⊔b)⊔a differs from a⊔b")
+	}
+}
+
+// checkDelta checks that merging the delta a mutator returned into the old
+// state gives the new state, and that the mutation inflated the state.
+func checkDelta[T CRDT[T]](t testing.TB, before, after, delta T) {
+	t.Helper()
+	got := before.Clone()
+	got.Merge(delta)
+	if !got.Equal(after) {
+		t.Fatalf("x ⊔ delta != mutation(x):\n x=%v\n delta=%v\n x⊔delta=%v\n mutated=%v", before, delta, got, after)
+	}
+	inflated := after.Clone()
+	inflated.Merge(before)
+	if !inflated.Equal(after) {
+		t.Fatalf("mutation did not inflate:\n x=%v\n mutated=%v", before, after)
+	}
+}
+
+// checkRoundTrip checks that the encoding decodes to an Equal value that
+// encodes to the same bytes.
+func checkRoundTrip[T interface {
+	CRDT[T]
+	encoding.BinaryMarshaler
+	encoding.BinaryUnmarshaler
+}](t testing.TB, x T, fresh func() T) {
+	t.Helper()
+	b, err := x.MarshalBinary()
+	if err != nil {
+		t.Fatalf("marshal: %v", err)
+	}
+	y := fresh()
+	if err := y.UnmarshalBinary(b); err != nil {
+		t.Fatalf("unmarshal own encoding: %v\n% x", err, b)
+	}
+	if !y.Equal(x) {
+		t.Fatalf("round trip changed the state:\n x=%v\n y=%v", x, y)
+	}
+	b2, err := y.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(b, b2) {
+		t.Fatalf("encoding not deterministic:\n% x\n% x", b, b2)
+	}
+}

@@ -1,0 +1,134 @@
+package crdt
+
+import (
+	"fmt"
+	"iter"
+	"maps"
+	"slices"
+
+	"github.com/converge-crdt/converge/internal/wire"
+)
+
+// VersionVector maps each replica to the number of its events seen, all of
+// them: counter c for replica r means events r:1 … r:c. The zero value is an
+// empty vector, ready to use. Entries are never zero.
+type VersionVector struct {
+	m map[ReplicaID]uint64
+}
+
+// NewVersionVector returns an empty vector.
+func NewVersionVector() *VersionVector { return &VersionVector{} }
+
+// Get returns the counter of r, 0 if none of its events was seen.
+func (v *VersionVector) Get(r ReplicaID) uint64 { return v.m[r] }
+
+// Len returns the number of replicas with a non-zero counter.
+func (v *VersionVector) Len() int { return len(v.m) }
+
+// Contains reports whether the event d is covered.
+func (v *VersionVector) Contains(d Dot) bool { return d.Counter != 0 && d.Counter <= v.m[d.Replica] }
+
+// Advance raises r's counter to c if it is lower. Counter 0 is a no-op.
+func (v *VersionVector) Advance(r ReplicaID, c uint64) {
+	if c == 0 || c <= v.m[r] {
+		return
+	}
+	if v.m == nil {
+		v.m = make(map[ReplicaID]uint64)
+	}
+	v.m[r] = c
+}
+
+// Merge raises every counter to the maximum of both vectors.
+func (v *VersionVector) Merge(other *VersionVector) {
+	for r, c := range other.m {
+		v.Advance(r, c)
+	}
+}
+
+// Clone returns a copy sharing nothing with v.
+func (v *VersionVector) Clone() *VersionVector { return &VersionVector{m: maps.Clone(v.m)} }
+
+// Equal reports whether both vectors hold the same counters.
+func (v *VersionVector) Equal(other *VersionVector) bool { return maps.Equal(v.m, other.m) }
+
+// Descends reports whether v has seen every event other has (other ⊑ v).
+func (v *VersionVector) Descends(other *VersionVector) bool {
+	for r, c := range other.m {
+		if v.m[r] < c {
+			return false
+		}
+	}
+	return true
+}
+
+// All yields the entries in replica order.
+func (v *VersionVector) All() iter.Seq2[ReplicaID, uint64] {
+	return func(yield func(ReplicaID, uint64) bool) {
+		for _, r := range slices.Sorted(maps.Keys(v.m)) {
+			if !yield(r, v.m[r]) {
+				return
+			}
+		}
+	}
+}
+
+func (v *VersionVector) String() string {
+	s := "["
+	for r, c := range v.All() {
+		if len(s) > 1 {
+			s += " "
+		}
+		s += fmt.Sprintf("%s:%d", r, c)
+	}
+	return s + "]"
+}
+
+// encode writes the vector as a flat array r1, c1, r2, c2, … in replica
+// order.
+func (v *VersionVector) encode(w *wire.Writer) {
+	w.Array(2 * len(v.m))
+	for r, c := range v.All() {
+		w.String(string(r))
+		w.Uint(c)
+	}
+}
+
+// decodeVersionVector reads what encode wrote. Replicas must be strictly
+// increasing, so the encoding of a state is unique.
+func decodeVersionVector(r *wire.Reader, what string) (*VersionVector, error) {
+	n, err := r.ArrayLen(what, 1)
+	if err != nil {
+		return nil, err
+	}
+	if n%2 != 0 {
+		return nil, fmt.Errorf("%w: %s has odd length %d", ErrMalformed, what, n)
+	}
+	v := &VersionVector{}
+	if n > 0 {
+		v.m = make(map[ReplicaID]uint64, n/2)
+	}
+	var prev ReplicaID
+	for i := 0; i < n/2; i++ {
+		id, err := readReplicaID(r)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		if i > 0 && id <= prev {
+			if id == prev {
+				return nil, fmt.Errorf("%w: %s lists replica %q twice", ErrDuplicate, what, id)
+			}
+			return nil, fmt.Errorf("%w: %s replicas out of order (%q after %q)", ErrMalformed, what, id, prev)
+		}
+		c, err := r.Uint("counter")
+		if err != nil {
+			return nil, err
+		}
+		if err := checkCounter(fmt.Sprintf("%s entry %q", what, id), c); err != nil {
+			return nil, err
+		}
+		v.m[id] = c
+		prev = id
+	}
+	return v, nil
+}
