@@ -1,0 +1,283 @@
+package crdt
+
+import (
+	"bytes"
+	"cmp"
+	"fmt"
+	"iter"
+	"maps"
+	"strings"
+
+	"github.com/converge-crdt/converge/internal/wire"
+)
+
+// LWWMap is a last-writer-wins map: each key holds the value of the write
+// with the latest stamp, where a stamp is a hybrid logical clock timestamp
+// and the ID of the replica that wrote. Stamps are totally ordered by
+// timestamp, then replica ID, so two writes with the same timestamp are
+// ordered by who made them, never by the order in which a replica happened
+// to receive them.
+//
+// A Delete is a write too: it leaves a timestamped tombstone, so a Set that
+// is older than the delete, arriving late, cannot bring the key back, while
+// a newer Set does.
+//
+// Two writes that carry the same stamp (a buggy or restored replica that
+// issued one timestamp twice) are still ordered deterministically: a
+// tombstone beats a live entry, and of two live entries the one whose
+// msgpack encoding is larger bytewise wins. The encodings are computed only
+// for such ties. With this rule the entries of one key form a total order
+// and Merge keeps the maximum, which is a join.
+//
+// # Memory
+//
+// Tombstones are kept forever: the map's memory grows with every key ever
+// written, live or deleted. Dropping a tombstone is safe only once every
+// replica has seen it (causal stability); otherwise a replica that has not
+// seen the delete would, on the next merge, resurrect the key everywhere.
+// Collecting tombstones therefore needs knowledge of what all replicas have
+// seen, which a future version may add.
+//
+// # Values are shared, not copied
+//
+// Values are stored and returned as given. If V is or contains a reference
+// type (a slice, map or pointer), the caller must not mutate a value after
+// passing it to Set, nor a value returned by Get or All: the map, its
+// clones and every map it merged into may share it. Clone and Merge copy
+// the map's own structure (entries, stamps), so they never share anything
+// mutable beyond the values themselves. Use value types or treat values as
+// immutable.
+//
+// # Keys and values on the wire
+//
+// Keys and values are encoded with msgpack (see MarshalBinary). K must
+// encode distinct keys to distinct bytes and decode them back to equal
+// keys (strings, integers, and structs of them with exported fields do;
+// interface-typed keys do not). V must be encodable; time.Time and other
+// msgpack extension types are refused by the bounded decoder.
+//
+// The zero value is an empty map, ready to use. An LWWMap is not safe for
+// concurrent use.
+type LWWMap[K comparable, V any] struct {
+	// entries holds one entry per key ever written, tombstones included.
+	entries map[K]lwwEntry[V]
+	// live counts the entries that are not tombstones.
+	live int
+}
+
+// lwwEntry is one key's winning write.
+type lwwEntry[V any] struct {
+	ts      HLC
+	replica ReplicaID // never empty
+	deleted bool      // a tombstone: value is the zero V
+	value   V
+}
+
+// compareLWW orders two entries of one key: by timestamp, then replica ID,
+// then a tombstone above a live entry, then by the bytes of the values'
+// msgpack encodings. It returns 0 only when both entries are the same state.
+func compareLWW[V any](a, b *lwwEntry[V]) int {
+	if c := a.ts.Compare(b.ts); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.replica, b.replica); c != 0 {
+		return c
+	}
+	switch {
+	case a.deleted && b.deleted:
+		return 0
+	case a.deleted:
+		return 1
+	case b.deleted:
+		return -1
+	}
+	if fastEqual(a.value, b.value) {
+		return 0
+	}
+	return bytes.Compare(encodeForOrder(a.value), encodeForOrder(b.value))
+}
+
+// encodeForOrder returns the bytes that order two values written with the
+// same stamp. A value msgpack cannot encode orders as empty; MarshalBinary
+// reports the error.
+func encodeForOrder[V any](v V) []byte {
+	b, err := wire.Marshal(v)
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
+// fastEqual reports whether two values are certainly equal without encoding
+// them, for the common value types whose == agrees with equality of
+// encodings. It returns false when it cannot tell.
+func fastEqual[V any](a, b V) bool {
+	switch x := any(a).(type) {
+	case string:
+		return x == any(b).(string)
+	case int64:
+		return x == any(b).(int64)
+	case int:
+		return x == any(b).(int)
+	case uint64:
+		return x == any(b).(uint64)
+	case bool:
+		return x == any(b).(bool)
+	case []byte:
+		y := any(b).([]byte)
+		return bytes.Equal(x, y) && (x == nil) == (y == nil)
+	}
+	return false
+}
+
+// NewLWWMap returns an empty map.
+func NewLWWMap[K comparable, V any]() *LWWMap[K, V] { return &LWWMap[K, V]{} }
+
+// Set writes v under k with stamp (ts, r) and returns the delta: a map
+// holding just the new entry. If the key's current entry has a later stamp
+// (or wins the tie rule), Set changes nothing and returns an empty delta.
+//
+// Set panics if r is empty or longer than 256 bytes, ts.Wall is negative,
+// or k is not equal to itself (a NaN): no peer would accept such an entry.
+func (m *LWWMap[K, V]) Set(r ReplicaID, ts HLC, k K, v V) *LWWMap[K, V] {
+	return m.write(k, lwwEntry[V]{ts: ts, replica: r, value: v}, "Set")
+}
+
+// Delete removes k with stamp (ts, r), leaving a tombstone, and returns the
+// delta holding that tombstone. Deleting an absent key still records the
+// tombstone, so that an older concurrent Set does not win. If the current
+// entry has a later stamp, Delete changes nothing and returns an empty
+// delta. It panics on the same arguments as Set.
+func (m *LWWMap[K, V]) Delete(r ReplicaID, ts HLC, k K) *LWWMap[K, V] {
+	return m.write(k, lwwEntry[V]{ts: ts, replica: r, deleted: true}, "Delete")
+}
+
+func (m *LWWMap[K, V]) write(k K, e lwwEntry[V], op string) *LWWMap[K, V] {
+	switch {
+	case e.replica == "":
+		panic("crdt: LWWMap." + op + " with an empty replica ID")
+	case len(e.replica) > maxReplicaIDLen:
+		panic(fmt.Sprintf("crdt: LWWMap.%s with a replica ID of %d bytes, limit %d", op, len(e.replica), maxReplicaIDLen))
+	case e.ts.Wall < 0:
+		panic(fmt.Sprintf("crdt: LWWMap.%s with negative wall time %d", op, e.ts.Wall))
+	case k != k:
+		panic("crdt: LWWMap." + op + " with a key not equal to itself (NaN)")
+	}
+	delta := &LWWMap[K, V]{}
+	if m.put(k, e) {
+		delta.put(k, e)
+	}
+	return delta
+}
+
+// put stores e under k if it beats the current entry and reports whether
+// it did.
+func (m *LWWMap[K, V]) put(k K, e lwwEntry[V]) bool {
+	cur, ok := m.entries[k]
+	if ok && compareLWW(&e, &cur) <= 0 {
+		return false
+	}
+	if m.entries == nil {
+		m.entries = make(map[K]lwwEntry[V])
+	}
+	if ok && !cur.deleted {
+		m.live--
+	}
+	if !e.deleted {
+		m.live++
+	}
+	m.entries[k] = e
+	return true
+}
+
+// Get returns the value of k and true, or the zero V and false if k was
+// never written or its latest write is a delete. The value is the one
+// stored, not a copy (see the type's documentation).
+func (m *LWWMap[K, V]) Get(k K) (V, bool) {
+	e, ok := m.entries[k]
+	if !ok || e.deleted {
+		var zero V
+		return zero, false
+	}
+	return e.value, true
+}
+
+// Len returns the number of live keys (tombstones not counted).
+func (m *LWWMap[K, V]) Len() int { return m.live }
+
+// All yields the live keys and their values in unspecified order, like
+// maps.All. The map must not be changed during the iteration.
+func (m *LWWMap[K, V]) All() iter.Seq2[K, V] {
+	return func(yield func(K, V) bool) {
+		for k, e := range m.entries {
+			if e.deleted {
+				continue
+			}
+			if !yield(k, e.value) {
+				return
+			}
+		}
+	}
+}
+
+// Merge joins other into m: for every key, the entry with the later stamp
+// wins. It does not change other and keeps none of its structure; values
+// are shared as the type's documentation describes. A nil other is empty.
+func (m *LWWMap[K, V]) Merge(other *LWWMap[K, V]) {
+	if other == nil || other == m {
+		return
+	}
+	if m.entries == nil && len(other.entries) > 0 {
+		m.entries = make(map[K]lwwEntry[V], len(other.entries))
+	}
+	for k, e := range other.entries {
+		m.put(k, e)
+	}
+}
+
+// Clone returns a copy of m that shares no structure with it (values are
+// shared as the type's documentation describes).
+func (m *LWWMap[K, V]) Clone() *LWWMap[K, V] {
+	return &LWWMap[K, V]{entries: maps.Clone(m.entries), live: m.live}
+}
+
+// Equal reports whether m and other hold the same state: the same keys,
+// tombstones included, with the same stamps and, for live keys, values
+// whose encodings are equal.
+func (m *LWWMap[K, V]) Equal(other *LWWMap[K, V]) bool {
+	if len(m.entries) != len(other.entries) || m.live != other.live {
+		return false
+	}
+	for k, a := range m.entries {
+		b, ok := other.entries[k]
+		if !ok || compareLWW(&a, &b) != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// String formats every entry, tombstones included, in the order of the
+// keys' encodings, for example
+//
+//	LWWMap{a=1 @2026-11-27T10:00:00Z+0/r1, b=<deleted> @2026-11-27T10:00:01Z+0/r2}
+//
+// The output depends only on the state.
+func (m *LWWMap[K, V]) String() string {
+	var sb strings.Builder
+	sb.WriteString("LWWMap{")
+	keys, _ := m.sortedKeys()
+	for i, k := range keys {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		e := m.entries[k.key]
+		if e.deleted {
+			fmt.Fprintf(&sb, "%v=<deleted> @%v/%s", k.key, e.ts, e.replica)
+		} else {
+			fmt.Fprintf(&sb, "%v=%v @%v/%s", k.key, e.value, e.ts, e.replica)
+		}
+	}
+	sb.WriteString("}")
+	return sb.String()
+}

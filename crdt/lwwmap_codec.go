@@ -1,0 +1,201 @@
+package crdt
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+
+	"github.com/converge-crdt/converge/internal/wire"
+)
+
+// Wire form of LWWMap, format version 1:
+//
+//	[tag=4, version=1, entries]
+//	entries:   array of entry, strictly increasing by the key's bytes
+//	tombstone: [key, hlc, replica, true]
+//	live:      [key, hlc, replica, false, value]
+//
+// key and value are the msgpack encodings of K and V (maps with sorted
+// keys); hlc is [wall, logical]; replica is a non-empty str. Sorting by the
+// key's encoding makes the encoding of a state unique, so equal states give
+// equal bytes. A tombstone has no value field rather than a nil one, because
+// nil is a legitimate encoding of a live V (a nil slice, map or pointer).
+
+// lwwMinEntryBytes is the smallest encoding of one entry: array header (1),
+// key (1), hlc (3: header and two fixints), replica (2: header and one
+// byte) and deleted flag (1). The decoder uses it to bound the entry count
+// by the input length before allocating.
+const lwwMinEntryBytes = 8
+
+// lwwKey is a key with its encoding, the order of the wire form.
+type lwwKey[K any] struct {
+	key K
+	enc []byte
+}
+
+// sortedKeys returns every key with its encoding, in the order of the
+// encodings. It fails if a key cannot be encoded or two keys encode to the
+// same bytes; on failure it still returns the keys in a deterministic order
+// (unencodable keys first) for String.
+func (m *LWWMap[K, V]) sortedKeys() ([]lwwKey[K], error) {
+	keys := make([]lwwKey[K], 0, len(m.entries))
+	var firstErr error
+	for k := range m.entries {
+		b, err := wire.Marshal(k)
+		if err != nil && firstErr == nil {
+			firstErr = fmt.Errorf("crdt: LWWMap key %v cannot be encoded: %w", k, err)
+		}
+		keys = append(keys, lwwKey[K]{key: k, enc: b})
+	}
+	slices.SortFunc(keys, func(a, b lwwKey[K]) int { return bytes.Compare(a.enc, b.enc) })
+	if firstErr != nil {
+		return keys, firstErr
+	}
+	for i := 1; i < len(keys); i++ {
+		if bytes.Equal(keys[i-1].enc, keys[i].enc) {
+			return keys, fmt.Errorf("%w: LWWMap keys %v and %v encode to the same bytes % x",
+				ErrDuplicate, keys[i-1].key, keys[i].key, keys[i].enc)
+		}
+	}
+	return keys, nil
+}
+
+// MarshalBinary encodes the map, tombstones included, deterministically:
+// equal states give equal bytes. It fails only if a key or value cannot be
+// encoded by msgpack, or two distinct keys encode to the same bytes.
+func (m *LWWMap[K, V]) MarshalBinary() ([]byte, error) {
+	keys, err := m.sortedKeys()
+	if err != nil {
+		return nil, err
+	}
+	w := wire.NewWriter()
+	writeHeader(w, TagLWWMap, 1)
+	w.Array(len(keys))
+	for _, k := range keys {
+		e := m.entries[k.key]
+		if e.deleted {
+			w.Array(4)
+		} else {
+			w.Array(5)
+		}
+		w.Raw(k.enc)
+		e.ts.encode(w)
+		w.String(string(e.replica))
+		w.Bool(e.deleted)
+		if !e.deleted {
+			if err := w.Value(e.value); err != nil {
+				return nil, fmt.Errorf("crdt: LWWMap value of key %v cannot be encoded: %w", k.key, err)
+			}
+		}
+	}
+	return w.Bytes(), nil
+}
+
+// UnmarshalBinary replaces m's state with the one encoded in b. It accepts
+// only what MarshalBinary can produce and fails, leaving m unchanged, on
+// truncated input, trailing bytes, a wrong type tag or unknown version,
+// keys out of order or repeated (ErrMalformed, ErrDuplicate), an empty
+// replica ID or a negative wall time (ErrInvalid), a tombstone with a
+// value or a live entry without one (ErrMalformed), and keys or values
+// nested too deeply or claiming more bytes than remain. It never allocates
+// more than a small multiple of len(b).
+func (m *LWWMap[K, V]) UnmarshalBinary(b []byte) error {
+	r := wire.NewReader(b)
+	if err := readHeader(r, TagLWWMap, 1); err != nil {
+		return err
+	}
+	n, err := r.ArrayLen("LWWMap entries", lwwMinEntryBytes)
+	if err != nil {
+		return err
+	}
+	var entries map[K]lwwEntry[V]
+	if n > 0 {
+		entries = make(map[K]lwwEntry[V], n)
+	}
+	live := 0
+	// Replica IDs repeat across entries; share one string per replica.
+	replicas := make(map[ReplicaID]ReplicaID)
+	var prev []byte
+	for i := range n {
+		start := r.Offset()
+		k, e, raw, err := decodeLWWEntry[K, V](r, prev)
+		if err != nil {
+			return fmt.Errorf("LWWMap entry %d at offset %d: %w", i, start, err)
+		}
+		if _, dup := entries[k]; dup {
+			return fmt.Errorf("%w: LWWMap entry %d at offset %d: key %v decodes equal to an earlier key",
+				ErrDuplicate, i, start, k)
+		}
+		if id, ok := replicas[e.replica]; ok {
+			e.replica = id
+		} else {
+			replicas[e.replica] = e.replica
+		}
+		if !e.deleted {
+			live++
+		}
+		entries[k] = e
+		prev = raw
+	}
+	if err := r.Done(); err != nil {
+		return err
+	}
+	m.entries, m.live = entries, live
+	return nil
+}
+
+// decodeLWWEntry reads one entry whose key must sort after prev (nil for the
+// first entry). It returns the key's raw encoding for the next comparison.
+func decodeLWWEntry[K comparable, V any](r *wire.Reader, prev []byte) (K, lwwEntry[V], []byte, error) {
+	var k K
+	var e lwwEntry[V]
+	fields, err := r.ArrayLen("LWWMap entry", 1)
+	if err != nil {
+		return k, e, nil, err
+	}
+	if fields != 4 && fields != 5 {
+		return k, e, nil, fmt.Errorf("%w: entry has %d fields, want 4 (tombstone) or 5 (live)", ErrMalformed, fields)
+	}
+	raw, err := r.Raw("LWWMap key", wire.DefaultMaxDepth)
+	if err != nil {
+		return k, e, nil, err
+	}
+	if prev != nil {
+		switch c := bytes.Compare(prev, raw); {
+		case c == 0:
+			return k, e, nil, fmt.Errorf("%w: key % x appears twice", ErrDuplicate, raw)
+		case c > 0:
+			return k, e, nil, fmt.Errorf("%w: keys not sorted: % x after % x", ErrMalformed, raw, prev)
+		}
+	}
+	if err := wire.Unmarshal(raw, &k); err != nil {
+		return k, e, nil, fmt.Errorf("key: %w", err)
+	}
+	if k != k {
+		return k, e, nil, fmt.Errorf("%w: key %v is not equal to itself", ErrInvalid, k)
+	}
+	if e.ts, err = decodeHLC(r); err != nil {
+		return k, e, nil, err
+	}
+	if e.replica, err = readReplicaID(r); err != nil {
+		return k, e, nil, err
+	}
+	if e.deleted, err = r.Bool("LWWMap deleted flag"); err != nil {
+		return k, e, nil, err
+	}
+	switch {
+	case e.deleted && fields == 5:
+		return k, e, nil, fmt.Errorf("%w: tombstone of key %v carries a value", ErrMalformed, k)
+	case !e.deleted && fields == 4:
+		return k, e, nil, fmt.Errorf("%w: live entry of key %v has no value", ErrMalformed, k)
+	case !e.deleted:
+		v, err := r.Raw("LWWMap value", wire.DefaultMaxDepth)
+		if err != nil {
+			return k, e, nil, err
+		}
+		if err := wire.Unmarshal(v, &e.value); err != nil {
+			return k, e, nil, fmt.Errorf("value of key %v: %w", k, err)
+		}
+	}
+	return k, e, raw, nil
+}
