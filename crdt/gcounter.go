@@ -1,0 +1,236 @@
+package crdt
+
+import (
+	"fmt"
+	"math"
+	"math/bits"
+
+	"github.com/converge-crdt/converge/internal/wire"
+)
+
+// GCounter is a grow-only counter: each replica counts its own increments,
+// the value is the sum of all replicas' counts, and Merge takes the
+// per-replica maximum (Shapiro et al. 2011, §3.1.1).
+//
+// Every count is a uint64 and never wraps: Inc refuses an increment that
+// would take the replica's count or the total past math.MaxUint64.
+// Concurrent increments on different replicas can still, once merged, add
+// up to more than math.MaxUint64; Value then saturates at math.MaxUint64,
+// and such a state can no longer be encoded (MarshalBinary returns an error
+// wrapping ErrOverflow, and decoders refuse a state whose sum overflows).
+//
+// The zero value is an empty counter, ready to use. A GCounter is not safe
+// for concurrent use.
+type GCounter struct {
+	// counts holds each replica's increments. Entries are never zero and
+	// never decrease.
+	counts VersionVector
+	// sum is the exact total of counts, 128 bits wide so that merges never
+	// lose it; it is derived state and not part of Equal.
+	sum sum128
+}
+
+var _ CRDT[*GCounter] = (*GCounter)(nil)
+
+// NewGCounter returns an empty counter.
+func NewGCounter() *GCounter { return &GCounter{} }
+
+// Inc adds n to replica r's count and returns the delta: a GCounter holding
+// only r's new count. Inc with n == 0 changes nothing and returns an empty
+// delta.
+//
+// Unlike the other mutators, Inc returns an error: Go has no checked
+// arithmetic, and a counter that silently wraps (or saturates) on a local
+// increment reports a wrong value forever after. If r's count or the total
+// would exceed math.MaxUint64, Inc changes nothing and returns an error
+// wrapping ErrOverflow. An empty r, or one longer than the decoders accept
+// (256 bytes), is refused with ErrInvalid.
+func (g *GCounter) Inc(r ReplicaID, n uint64) (*GCounter, error) {
+	if err := checkMutatorReplica(r); err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		return NewGCounter(), nil
+	}
+	old := g.counts.Get(r)
+	if old > math.MaxUint64-n {
+		return nil, fmt.Errorf("%w: replica %q count %d + %d exceeds %d", ErrOverflow, r, old, n, uint64(math.MaxUint64))
+	}
+	if total, ok := g.sum.uint64(); !ok || total > math.MaxUint64-n {
+		return nil, fmt.Errorf("%w: value %v + %d exceeds %d", ErrOverflow, g.sum, n, uint64(math.MaxUint64))
+	}
+	g.counts.Advance(r, old+n)
+	g.sum = g.sum.add(n)
+	d := &GCounter{sum: sum128{lo: old + n}}
+	d.counts.Advance(r, old+n)
+	return d, nil
+}
+
+// Value returns the sum of all replicas' counts, or math.MaxUint64 if the
+// sum exceeds it (possible only after merging concurrent increments).
+func (g *GCounter) Value() uint64 {
+	v, ok := g.sum.uint64()
+	if !ok {
+		return math.MaxUint64
+	}
+	return v
+}
+
+// Merge raises each replica's count to the maximum of both counters. other
+// is not modified.
+func (g *GCounter) Merge(other *GCounter) {
+	for r, c := range other.counts.m {
+		if old := g.counts.m[r]; c > old {
+			g.counts.Advance(r, c)
+			g.sum = g.sum.add(c - old)
+		}
+	}
+}
+
+// Clone returns a copy sharing nothing with g.
+func (g *GCounter) Clone() *GCounter {
+	return &GCounter{counts: *g.counts.Clone(), sum: g.sum}
+}
+
+// Equal reports whether both counters hold the same count for every
+// replica.
+func (g *GCounter) Equal(other *GCounter) bool { return g.counts.Equal(&other.counts) }
+
+// String formats the value and the per-replica counts in replica order, for
+// example "GCounter(5)[a:3 b:2]".
+func (g *GCounter) String() string {
+	return fmt.Sprintf("GCounter(%v)%v", g.sum, g.counts.String())
+}
+
+// MarshalBinary encodes the counter as [TagGCounter, version, counts],
+// counts being the flat array r1, c1, r2, c2, … in replica order. It fails
+// with ErrOverflow if the sum exceeds math.MaxUint64, a state decoders
+// refuse.
+func (g *GCounter) MarshalBinary() ([]byte, error) {
+	if _, ok := g.sum.uint64(); !ok {
+		return nil, fmt.Errorf("%w: GCounter sum %v exceeds %d and cannot be encoded", ErrOverflow, g.sum, uint64(math.MaxUint64))
+	}
+	w := wire.NewWriter()
+	writeHeader(w, TagGCounter, 1)
+	g.counts.encode(w)
+	return w.Bytes(), nil
+}
+
+// UnmarshalBinary replaces g with the decoded counter. It refuses, leaving
+// g unchanged, anything MarshalBinary would not have written: a wrong tag
+// or version, replicas out of order or repeated, an empty replica ID, a
+// zero count, a sum past math.MaxUint64, truncated input or trailing bytes.
+func (g *GCounter) UnmarshalBinary(b []byte) error {
+	r := wire.NewReader(b)
+	if err := readHeader(r, TagGCounter, 1); err != nil {
+		return err
+	}
+	d, err := decodeGCounterBody(r, "GCounter counts")
+	if err != nil {
+		return err
+	}
+	if err := r.Done(); err != nil {
+		return err
+	}
+	*g = *d
+	return nil
+}
+
+// decodeGCounterBody reads the flat count array that VersionVector.encode
+// writes. Counts are not event counters, so any non-zero uint64 is allowed
+// (not just up to MaxCounter), but their sum must fit in a uint64.
+func decodeGCounterBody(r *wire.Reader, what string) (*GCounter, error) {
+	start := r.Offset()
+	n, err := r.ArrayLen(what, 1)
+	if err != nil {
+		return nil, err
+	}
+	if n%2 != 0 {
+		return nil, fmt.Errorf("%w: %s has odd length %d at offset %d", ErrMalformed, what, n, start)
+	}
+	g := &GCounter{}
+	var prev ReplicaID
+	for i := 0; i < n/2; i++ {
+		id, err := readReplicaID(r)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		if i > 0 && id <= prev {
+			if id == prev {
+				return nil, fmt.Errorf("%w: %s lists replica %q twice", ErrDuplicate, what, id)
+			}
+			return nil, fmt.Errorf("%w: %s replicas out of order (%q after %q)", ErrMalformed, what, id, prev)
+		}
+		c, err := r.Uint("count")
+		if err != nil {
+			return nil, err
+		}
+		if c == 0 {
+			return nil, fmt.Errorf("%w: %s entry %q has count 0", ErrInvalid, what, id)
+		}
+		g.sum = g.sum.add(c)
+		if _, ok := g.sum.uint64(); !ok {
+			return nil, fmt.Errorf("%w: %s sum overflows uint64 at replica %q", ErrInvalid, what, id)
+		}
+		if g.counts.m == nil {
+			// An entry takes at least 3 bytes (fixstr header, one byte of
+			// ID, positive fixint), which bounds the size hint.
+			g.counts.m = make(map[ReplicaID]uint64, min(n/2, r.Remaining()/3+1))
+		}
+		g.counts.m[id] = c
+		prev = id
+	}
+	return g, nil
+}
+
+// checkMutatorReplica refuses a replica ID that the decoders would refuse,
+// so that a local mutation never produces a state that cannot travel.
+func checkMutatorReplica(r ReplicaID) error {
+	if r == "" {
+		return fmt.Errorf("%w: empty replica id", ErrInvalid)
+	}
+	if len(r) > maxReplicaIDLen {
+		return fmt.Errorf("%w: replica id is %d bytes, limit %d", ErrInvalid, len(r), maxReplicaIDLen)
+	}
+	return nil
+}
+
+// sum128 is an unsigned 128-bit integer: the exact total of a counter's
+// entries, which merges of concurrent increments can push past 64 bits.
+type sum128 struct{ hi, lo uint64 }
+
+func (s sum128) add(n uint64) sum128 {
+	lo, carry := bits.Add64(s.lo, n, 0)
+	return sum128{hi: s.hi + carry, lo: lo}
+}
+
+// uint64 returns s and whether it fits in 64 bits.
+func (s sum128) uint64() (uint64, bool) { return s.lo, s.hi == 0 }
+
+func (s sum128) cmp(o sum128) int {
+	switch {
+	case s.hi != o.hi:
+		if s.hi < o.hi {
+			return -1
+		}
+		return 1
+	case s.lo < o.lo:
+		return -1
+	case s.lo > o.lo:
+		return 1
+	}
+	return 0
+}
+
+// sub returns s - o; the caller ensures s >= o.
+func (s sum128) sub(o sum128) sum128 {
+	lo, borrow := bits.Sub64(s.lo, o.lo, 0)
+	return sum128{hi: s.hi - o.hi - borrow, lo: lo}
+}
+
+func (s sum128) String() string {
+	if s.hi == 0 {
+		return fmt.Sprint(s.lo)
+	}
+	return fmt.Sprintf("0x%x%016x", s.hi, s.lo)
+}

@@ -1,0 +1,174 @@
+package crdt
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/converge-crdt/converge/internal/wire"
+)
+
+// PNCounter is a counter that goes up and down: two grow-only counters, P
+// for increments and N for decrements, whose difference is the value
+// (Shapiro et al. 2011, §3.1.2). Merge merges P and N separately.
+//
+// A local mutation never overflows: Inc and Dec return an error wrapping
+// ErrOverflow, and change nothing, if P or N would pass math.MaxUint64 or
+// if the value would pass math.MaxInt64 (Inc) or math.MinInt64 (Dec).
+// Concurrent mutations on different replicas can still, once merged, take
+// the exact value outside int64; the state stays valid and encodable (P and
+// N are kept exactly) and Value saturates at math.MaxInt64 or
+// math.MinInt64. A mutation moving the value back towards the range is
+// allowed. As for GCounter, a state whose P or N sum exceeds
+// math.MaxUint64 cannot be encoded.
+//
+// The zero value is a counter at 0, ready to use. A PNCounter is not safe
+// for concurrent use.
+type PNCounter struct {
+	p, n GCounter
+}
+
+var _ CRDT[*PNCounter] = (*PNCounter)(nil)
+
+// NewPNCounter returns a counter at 0.
+func NewPNCounter() *PNCounter { return &PNCounter{} }
+
+// Inc adds n to the value on behalf of replica r and returns the delta: a
+// PNCounter holding only r's new increment count. n == 0 returns an empty
+// delta. Errors: ErrInvalid for a bad replica ID, ErrOverflow as described
+// on PNCounter.
+func (c *PNCounter) Inc(r ReplicaID, n uint64) (*PNCounter, error) {
+	if err := checkMutatorReplica(r); err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		return NewPNCounter(), nil
+	}
+	// Check the value first: P's own check would report a GCounter
+	// overflow for what the caller sees as an int64 overflow.
+	if neg, mag := pnValue(c.p.sum.add(n), c.n.sum); !neg && mag.cmp(sum128{lo: math.MaxInt64}) > 0 {
+		return nil, fmt.Errorf("%w: PNCounter value %v + %d exceeds %d", ErrOverflow, c.exact(), n, int64(math.MaxInt64))
+	}
+	d, err := c.p.Inc(r, n)
+	if err != nil {
+		return nil, fmt.Errorf("PNCounter increments: %w", err)
+	}
+	return &PNCounter{p: *d}, nil
+}
+
+// Dec subtracts n from the value on behalf of replica r and returns the
+// delta: a PNCounter holding only r's new decrement count. n == 0 returns
+// an empty delta. Errors: ErrInvalid for a bad replica ID, ErrOverflow as
+// described on PNCounter.
+func (c *PNCounter) Dec(r ReplicaID, n uint64) (*PNCounter, error) {
+	if err := checkMutatorReplica(r); err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		return NewPNCounter(), nil
+	}
+	if neg, mag := pnValue(c.p.sum, c.n.sum.add(n)); neg && mag.cmp(sum128{lo: 1 << 63}) > 0 {
+		return nil, fmt.Errorf("%w: PNCounter value %v - %d is below %d", ErrOverflow, c.exact(), n, int64(math.MinInt64))
+	}
+	d, err := c.n.Inc(r, n)
+	if err != nil {
+		return nil, fmt.Errorf("PNCounter decrements: %w", err)
+	}
+	return &PNCounter{n: *d}, nil
+}
+
+// Value returns the sum of increments minus the sum of decrements,
+// saturated to [math.MinInt64, math.MaxInt64] (the exact value leaves that
+// range only after merging concurrent mutations).
+func (c *PNCounter) Value() int64 {
+	neg, mag := pnValue(c.p.sum, c.n.sum)
+	switch {
+	case !neg && mag.cmp(sum128{lo: math.MaxInt64}) > 0:
+		return math.MaxInt64
+	case neg && mag.cmp(sum128{lo: 1 << 63}) >= 0:
+		return math.MinInt64
+	case neg:
+		return -int64(mag.lo)
+	}
+	return int64(mag.lo)
+}
+
+// exact formats the exact value for error messages.
+func (c *PNCounter) exact() string {
+	neg, mag := pnValue(c.p.sum, c.n.sum)
+	if neg {
+		return "-" + mag.String()
+	}
+	return mag.String()
+}
+
+// pnValue returns p - n as a sign and a magnitude.
+func pnValue(p, n sum128) (neg bool, mag sum128) {
+	if p.cmp(n) >= 0 {
+		return false, p.sub(n)
+	}
+	return true, n.sub(p)
+}
+
+// Merge merges increments and decrements separately. other is not
+// modified.
+func (c *PNCounter) Merge(other *PNCounter) {
+	c.p.Merge(&other.p)
+	c.n.Merge(&other.n)
+}
+
+// Clone returns a copy sharing nothing with c.
+func (c *PNCounter) Clone() *PNCounter {
+	return &PNCounter{p: *c.p.Clone(), n: *c.n.Clone()}
+}
+
+// Equal reports whether both counters hold the same increment and
+// decrement counts for every replica.
+func (c *PNCounter) Equal(other *PNCounter) bool {
+	return c.p.Equal(&other.p) && c.n.Equal(&other.n)
+}
+
+// String formats the value and both count vectors, for example
+// "PNCounter(3)[P[a:5] N[b:2]]".
+func (c *PNCounter) String() string {
+	return fmt.Sprintf("PNCounter(%s)[P%v N%v]", c.exact(), c.p.counts.String(), c.n.counts.String())
+}
+
+// MarshalBinary encodes the counter as [TagPNCounter, version, P, N], P
+// and N being GCounter count arrays. It fails with ErrOverflow if P's or
+// N's sum exceeds math.MaxUint64, a state decoders refuse.
+func (c *PNCounter) MarshalBinary() ([]byte, error) {
+	for _, g := range []*GCounter{&c.p, &c.n} {
+		if _, ok := g.sum.uint64(); !ok {
+			return nil, fmt.Errorf("%w: PNCounter count sum %v exceeds %d and cannot be encoded", ErrOverflow, g.sum, uint64(math.MaxUint64))
+		}
+	}
+	w := wire.NewWriter()
+	writeHeader(w, TagPNCounter, 2)
+	c.p.counts.encode(w)
+	c.n.counts.encode(w)
+	return w.Bytes(), nil
+}
+
+// UnmarshalBinary replaces c with the decoded counter, or returns an error
+// and leaves c unchanged. It refuses what GCounter.UnmarshalBinary refuses
+// in either half. A value outside int64 is accepted: concurrent mutations
+// reach it legitimately (see PNCounter).
+func (c *PNCounter) UnmarshalBinary(b []byte) error {
+	r := wire.NewReader(b)
+	if err := readHeader(r, TagPNCounter, 2); err != nil {
+		return err
+	}
+	p, err := decodeGCounterBody(r, "PNCounter increments")
+	if err != nil {
+		return err
+	}
+	n, err := decodeGCounterBody(r, "PNCounter decrements")
+	if err != nil {
+		return err
+	}
+	if err := r.Done(); err != nil {
+		return err
+	}
+	c.p, c.n = *p, *n
+	return nil
+}
