@@ -1,0 +1,480 @@
+package crdt
+
+import (
+	"bytes"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/converge-crdt/converge/internal/wire"
+)
+
+// counterStep is one step of a counter scenario: replica at increments
+// (op "inc"), decrements (op "dec") or merges from's copy into its own
+// (op "merge"). Each replica holds its own copy of the counter.
+type counterStep struct {
+	op      string
+	at      ReplicaID
+	n       uint64
+	from    ReplicaID
+	wantErr error // for inc and dec
+}
+
+func TestGCounterSemantics(t *testing.T) {
+	const half = math.MaxUint64/2 + 1
+	tests := []struct {
+		name  string
+		steps []counterStep
+		want  map[ReplicaID]uint64 // Value of each replica's copy at the end
+	}{
+		{
+			name:  "empty",
+			steps: nil,
+			want:  map[ReplicaID]uint64{"a": 0},
+		},
+		{
+			name: "one replica counts its increments",
+			steps: []counterStep{
+				{op: "inc", at: "a", n: 2},
+				{op: "inc", at: "a", n: 3},
+			},
+			want: map[ReplicaID]uint64{"a": 5},
+		},
+		{
+			name: "concurrent increments add up after merging both ways",
+			steps: []counterStep{
+				{op: "inc", at: "a", n: 2},
+				{op: "inc", at: "b", n: 5},
+				{op: "inc", at: "c", n: 7},
+				{op: "merge", at: "a", from: "b"},
+				{op: "merge", at: "a", from: "c"},
+				{op: "merge", at: "c", from: "a"},
+				{op: "merge", at: "b", from: "c"},
+			},
+			want: map[ReplicaID]uint64{"a": 14, "b": 14, "c": 14},
+		},
+		{
+			name: "merging the same state twice counts it once",
+			steps: []counterStep{
+				{op: "inc", at: "a", n: 4},
+				{op: "merge", at: "b", from: "a"},
+				{op: "merge", at: "b", from: "a"},
+				{op: "merge", at: "a", from: "b"},
+			},
+			want: map[ReplicaID]uint64{"a": 4, "b": 4},
+		},
+		{
+			name: "a stale copy does not lower a newer one",
+			steps: []counterStep{
+				{op: "inc", at: "a", n: 1},
+				{op: "merge", at: "b", from: "a"},
+				{op: "inc", at: "a", n: 1},
+				{op: "merge", at: "a", from: "b"},
+			},
+			want: map[ReplicaID]uint64{"a": 2, "b": 1},
+		},
+		{
+			name: "increment by zero changes nothing",
+			steps: []counterStep{
+				{op: "inc", at: "a", n: 0},
+			},
+			want: map[ReplicaID]uint64{"a": 0},
+		},
+		{
+			name: "replica count overflow is refused and changes nothing",
+			steps: []counterStep{
+				{op: "inc", at: "a", n: math.MaxUint64},
+				{op: "inc", at: "a", n: 1, wantErr: ErrOverflow},
+			},
+			want: map[ReplicaID]uint64{"a": math.MaxUint64},
+		},
+		{
+			name: "total overflow across replicas is refused",
+			steps: []counterStep{
+				{op: "inc", at: "a", n: half},
+				{op: "merge", at: "b", from: "a"},
+				{op: "inc", at: "b", n: half, wantErr: ErrOverflow},
+				{op: "inc", at: "b", n: half - 1},
+			},
+			want: map[ReplicaID]uint64{"a": half, "b": math.MaxUint64},
+		},
+		{
+			name: "concurrent increments past MaxUint64 saturate the value",
+			steps: []counterStep{
+				{op: "inc", at: "a", n: half},
+				{op: "inc", at: "b", n: half},
+				{op: "merge", at: "a", from: "b"},
+				{op: "inc", at: "a", n: 1, wantErr: ErrOverflow},
+			},
+			want: map[ReplicaID]uint64{"a": math.MaxUint64, "b": half},
+		},
+		{
+			name: "empty replica id is refused",
+			steps: []counterStep{
+				{op: "inc", at: "", n: 1, wantErr: ErrInvalid},
+			},
+			want: map[ReplicaID]uint64{"": 0},
+		},
+		{
+			name: "replica id longer than the decoder accepts is refused",
+			steps: []counterStep{
+				{op: "inc", at: ReplicaID(strings.Repeat("x", maxReplicaIDLen+1)), n: 1, wantErr: ErrInvalid},
+			},
+			want: map[ReplicaID]uint64{ReplicaID(strings.Repeat("x", maxReplicaIDLen+1)): 0},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			copies := map[ReplicaID]*GCounter{}
+			get := func(r ReplicaID) *GCounter {
+				if copies[r] == nil {
+					copies[r] = NewGCounter()
+				}
+				return copies[r]
+			}
+			for i, s := range tc.steps {
+				g := get(s.at)
+				before := g.Clone()
+				switch s.op {
+				case "inc":
+					d, err := g.Inc(s.at, s.n)
+					if !errors.Is(err, s.wantErr) {
+						t.Fatalf("step %d: Inc(%q, %d) error %v, want %v", i, s.at, s.n, err, s.wantErr)
+					}
+					if err != nil {
+						if d != nil {
+							t.Errorf("step %d: failed Inc returned a delta %v", i, d)
+						}
+						if !g.Equal(before) || g.Value() != before.Value() {
+							t.Errorf("step %d: failed Inc changed the state from %v to %v", i, before, g)
+						}
+						continue
+					}
+					checkDelta(t, before, g, d)
+					if s.n == 0 && !d.Equal(NewGCounter()) {
+						t.Errorf("step %d: Inc by 0 returned non-empty delta %v", i, d)
+					}
+				case "merge":
+					g.Merge(get(s.from))
+				default:
+					t.Fatalf("step %d: unknown op %q", i, s.op)
+				}
+			}
+			for r, want := range tc.want {
+				if got := get(r).Value(); got != want {
+					t.Errorf("replica %q: Value() = %d, want %d (state %v)", r, got, want, get(r))
+				}
+			}
+		})
+	}
+}
+
+func TestGCounterDeltaHoldsOnlyTheIncrementedReplica(t *testing.T) {
+	g := NewGCounter()
+	mustGInc(t, g, "a", 3)
+	mustGInc(t, g, "b", 4)
+	d := mustGInc(t, g, "a", 2)
+	want := NewGCounter()
+	mustGInc(t, want, "a", 5)
+	if !d.Equal(want) || d.Value() != 5 {
+		t.Fatalf("delta = %v, want %v", d, want)
+	}
+}
+
+func TestGCounterEqualIsLatticeEquality(t *testing.T) {
+	a, b := NewGCounter(), NewGCounter()
+	mustGInc(t, a, "a", 3)
+	mustGInc(t, b, "b", 3)
+	if a.Value() != b.Value() {
+		t.Fatalf("values differ: %d, %d", a.Value(), b.Value())
+	}
+	if a.Equal(b) {
+		t.Fatalf("%v Equal %v: same value from different replicas is not the same state", a, b)
+	}
+	var zero GCounter
+	if !zero.Equal(NewGCounter()) || zero.Value() != 0 {
+		t.Fatalf("zero value not an empty counter: %v", &zero)
+	}
+}
+
+func TestGCounterCloneIsIndependent(t *testing.T) {
+	g := NewGCounter()
+	mustGInc(t, g, "a", 1)
+	c := g.Clone()
+	mustGInc(t, c, "a", 1)
+	mustGInc(t, c, "b", 1)
+	if g.Value() != 1 || g.String() != "GCounter(1)[a:1]" {
+		t.Fatalf("mutating the clone changed the original: %v", g)
+	}
+	other := NewGCounter()
+	mustGInc(t, other, "z", 9)
+	g.Merge(other)
+	if c.Value() != 3 {
+		t.Fatalf("merging into the original changed the clone: %v", c)
+	}
+}
+
+func TestGCounterString(t *testing.T) {
+	g := NewGCounter()
+	mustGInc(t, g, "b", 2)
+	mustGInc(t, g, "a", 3)
+	if got, want := g.String(), "GCounter(5)[a:3 b:2]"; got != want {
+		t.Fatalf("String() = %q, want %q", got, want)
+	}
+	h := NewGCounter()
+	mustGInc(t, h, "a", math.MaxUint64)
+	o := NewGCounter()
+	mustGInc(t, o, "b", 1)
+	h.Merge(o)
+	if got, want := h.String(), "GCounter(0x10000000000000000)[a:18446744073709551615 b:1]"; got != want {
+		t.Fatalf("String() = %q, want %q", got, want)
+	}
+}
+
+// TestGCounterWireForm pins the layout documented on MarshalBinary,
+// independently of the golden file.
+func TestGCounterWireForm(t *testing.T) {
+	g := NewGCounter()
+	mustGInc(t, g, "b", 300)
+	mustGInc(t, g, "a", 1)
+	got, err := g.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []byte{
+		0x93,       // array of 3
+		0x01, 0x01, // TagGCounter, version 1
+		0x94,            // counts: array of 4
+		0xa1, 'a', 0x01, // "a", 1
+		0xa1, 'b', 0xcd, 0x01, 0x2c, // "b", 300
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("MarshalBinary = % x, want % x", got, want)
+	}
+}
+
+func TestGCounterGolden(t *testing.T) {
+	g := NewGCounter()
+	mustGInc(t, g, "alice", 3)
+	mustGInc(t, g, "bob", 70000)
+	mustGInc(t, g, "carol", math.MaxUint32+1)
+	b, err := g.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkGolden(t, "gcounter.golden", b)
+	var back GCounter
+	if err := back.UnmarshalBinary(b); err != nil {
+		t.Fatal(err)
+	}
+	if !back.Equal(g) || back.Value() != 3+70000+math.MaxUint32+1 {
+		t.Fatalf("golden decodes to %v, want %v", &back, g)
+	}
+}
+
+func TestGCounterMarshalRefusesSaturatedState(t *testing.T) {
+	a, b := NewGCounter(), NewGCounter()
+	mustGInc(t, a, "a", math.MaxUint64)
+	mustGInc(t, b, "b", 1)
+	a.Merge(b)
+	if a.Value() != math.MaxUint64 {
+		t.Fatalf("Value() = %d, want saturation at MaxUint64", a.Value())
+	}
+	if _, err := a.MarshalBinary(); !errors.Is(err, ErrOverflow) {
+		t.Fatalf("MarshalBinary of a saturated counter: error %v, want ErrOverflow", err)
+	}
+}
+
+// gcBytes builds an encoding by hand.
+func gcBytes(f func(w *wire.Writer)) []byte {
+	w := wire.NewWriter()
+	f(w)
+	return w.Bytes()
+}
+
+// gcounterBadInputs is the bad-input catalogue shared by the GCounter
+// table test and the fuzz seeds.
+func gcounterBadInputs() []struct {
+	name    string
+	in      []byte
+	wantErr error
+} {
+	hdr := func(w *wire.Writer, tag TypeTag, version uint64, fields int) {
+		w.Array(fields + 2)
+		w.Uint(uint64(tag))
+		w.Uint(version)
+	}
+	counts := func(kv ...any) func(w *wire.Writer) {
+		return func(w *wire.Writer) {
+			hdr(w, TagGCounter, 1, 1)
+			w.Array(len(kv))
+			for _, x := range kv {
+				switch x := x.(type) {
+				case string:
+					w.String(x)
+				case int:
+					w.Int(int64(x))
+				case uint64:
+					w.Uint(x)
+				}
+			}
+		}
+	}
+	return []struct {
+		name    string
+		in      []byte
+		wantErr error
+	}{
+		{name: "empty input", in: nil, wantErr: ErrTruncated},
+		{name: "not an array", in: []byte{0xc0}, wantErr: ErrMalformed},
+		{name: "header only", in: []byte{0x93, 0x01, 0x01}, wantErr: ErrTooLarge},
+		{name: "truncated count", in: []byte{0x93, 0x01, 0x01, 0x92, 0xa1, 'a', 0xcd, 0x01}, wantErr: ErrTruncated},
+		{name: "trailing byte", in: append(gcBytes(counts("a", 1)), 0x00), wantErr: ErrTrailing},
+		{name: "wrong tag", in: gcBytes(func(w *wire.Writer) { hdr(w, TagPNCounter, 1, 1); w.Array(0) }), wantErr: ErrWrongType},
+		{name: "unknown version", in: gcBytes(func(w *wire.Writer) { hdr(w, TagGCounter, 2, 1); w.Array(0) }), wantErr: ErrVersion},
+		{name: "too many fields", in: gcBytes(func(w *wire.Writer) { hdr(w, TagGCounter, 1, 2); w.Array(0); w.Array(0) }), wantErr: ErrMalformed},
+		{name: "too few fields", in: []byte{0x91, 0x01}, wantErr: ErrMalformed},
+		{name: "counts not an array", in: gcBytes(func(w *wire.Writer) { hdr(w, TagGCounter, 1, 1); w.Uint(3) }), wantErr: ErrMalformed},
+		{name: "odd length", in: gcBytes(counts("a", 1, "b")), wantErr: ErrMalformed},
+		{name: "duplicate replica", in: gcBytes(counts("a", 1, "a", 2)), wantErr: ErrDuplicate},
+		{name: "replicas out of order", in: gcBytes(counts("b", 1, "a", 2)), wantErr: ErrMalformed},
+		{name: "zero count", in: gcBytes(counts("a", 0)), wantErr: ErrInvalid},
+		{name: "negative count", in: gcBytes(counts("a", -1)), wantErr: ErrMalformed},
+		{name: "empty replica", in: gcBytes(counts("", 1)), wantErr: ErrInvalid},
+		{name: "replica id too long", in: gcBytes(counts(strings.Repeat("r", maxReplicaIDLen+1), 1)), wantErr: ErrTooLarge},
+		{name: "replica id not a string", in: gcBytes(counts(1, 1)), wantErr: ErrMalformed},
+		{name: "overflowing sum", in: gcBytes(counts("a", uint64(math.MaxUint64), "b", 1)), wantErr: ErrInvalid},
+		{name: "array length past input", in: []byte{0x93, 0x01, 0x01, 0xdd, 0xff, 0xff, 0xff, 0xff}, wantErr: ErrTooLarge},
+		{name: "outer length past input", in: []byte{0xdd, 0xff, 0xff, 0xff, 0xff}, wantErr: ErrTooLarge},
+		{name: "string length past input", in: []byte{0x93, 0x01, 0x01, 0x92, 0xdb, 0xff, 0xff, 0xff, 0xff}, wantErr: ErrTooLarge},
+		{name: "deep nesting", in: append([]byte{0x93, 0x01, 0x01}, bytes.Repeat([]byte{0x91}, 1000)...), wantErr: ErrMalformed},
+	}
+}
+
+func TestGCounterUnmarshalRejects(t *testing.T) {
+	for _, tc := range gcounterBadInputs() {
+		t.Run(tc.name, func(t *testing.T) {
+			g := NewGCounter()
+			mustGInc(t, g, "keep", 7)
+			before := g.Clone()
+			err := g.UnmarshalBinary(tc.in)
+			if !errors.Is(err, tc.wantErr) {
+				t.Fatalf("UnmarshalBinary(% x) error %v, want %v", tc.in, err, tc.wantErr)
+			}
+			if !g.Equal(before) || g.Value() != 7 {
+				t.Fatalf("failed UnmarshalBinary changed the receiver to %v", g)
+			}
+		})
+	}
+}
+
+func TestGCounterUnmarshalRejectsEveryTruncation(t *testing.T) {
+	g := NewGCounter()
+	mustGInc(t, g, "alice", 3)
+	mustGInc(t, g, "bob", 1<<40)
+	b, err := g.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range len(b) {
+		var back GCounter
+		if err := back.UnmarshalBinary(b[:i]); err == nil {
+			t.Errorf("prefix of %d/%d bytes decoded to %v", i, len(b), &back)
+		}
+	}
+}
+
+// TestGCounterUnmarshalAcceptsLargeCounts checks that counts above
+// MaxCounter, which Inc can produce, decode: counts are not event counters.
+func TestGCounterUnmarshalAcceptsLargeCounts(t *testing.T) {
+	g := NewGCounter()
+	mustGInc(t, g, "a", math.MaxUint64)
+	checkRoundTrip(t, g, NewGCounter)
+}
+
+// TestGCounterLaws runs random histories on several replicas, with random
+// merges between them, and checks the merge laws, every delta, the
+// encoding, delivery of the deltas in any order with duplicates, and the
+// value against a model that just adds.
+func TestGCounterLaws(t *testing.T) {
+	rng := newRand(t)
+	replicas := []ReplicaID{"a", "b", "c", "d"}
+	for round := range lawRounds {
+		states := make([]*GCounter, len(replicas))
+		for i := range states {
+			states[i] = NewGCounter()
+		}
+		var deltas []*GCounter
+		var model uint64
+		for range rng.IntN(30) {
+			i := rng.IntN(len(replicas))
+			if rng.IntN(4) == 0 {
+				states[i].Merge(states[rng.IntN(len(replicas))])
+				continue
+			}
+			n := uint64(rng.IntN(5))
+			if rng.IntN(10) == 0 {
+				n = rng.Uint64N(1 << 50)
+			}
+			before := states[i].Clone()
+			d, err := states[i].Inc(replicas[i], n)
+			if err != nil {
+				t.Fatalf("round %d: Inc: %v", round, err)
+			}
+			checkDelta(t, before, states[i], d)
+			deltas = append(deltas, d)
+			model += n
+		}
+		checkMergeLaws(t, states[0], states[1], states[2])
+		checkMergeLaws(t, states[3], states[0], states[1])
+		all := NewGCounter()
+		for _, s := range states {
+			checkRoundTrip(t, s, NewGCounter)
+			all.Merge(s)
+		}
+		if all.Value() != model {
+			t.Fatalf("round %d: merged value %d, model %d (%v)", round, all.Value(), model, all)
+		}
+		checkDeltaDelivery(t, rng, deltas, all, NewGCounter)
+	}
+}
+
+// checkDeltaDelivery merges the deltas into a fresh replica in a random
+// order, with random duplicates and a random grouping of deltas into delta
+// groups, and checks that it ends Equal to want.
+func checkDeltaDelivery[T CRDT[T]](t testing.TB, rng *rand.Rand, deltas []T, want T, fresh func() T) {
+	t.Helper()
+	var sent []T
+	for _, d := range deltas {
+		sent = append(sent, d)
+		for rng.IntN(3) == 0 {
+			sent = append(sent, d)
+		}
+	}
+	rng.Shuffle(len(sent), func(i, j int) { sent[i], sent[j] = sent[j], sent[i] })
+	got := fresh()
+	for i := 0; i < len(sent); {
+		// Join a few deltas into a group first, as a sender's queue does.
+		group := fresh()
+		k := 1 + rng.IntN(3)
+		for ; k > 0 && i < len(sent); k-- {
+			group.Merge(sent[i])
+			i++
+		}
+		got.Merge(group)
+	}
+	if !got.Equal(want) {
+		t.Fatalf("deltas delivered out of order and duplicated give %v, want %v", got, want)
+	}
+}
+
+func mustGInc(t testing.TB, g *GCounter, r ReplicaID, n uint64) *GCounter {
+	t.Helper()
+	d, err := g.Inc(r, n)
+	if err != nil {
+		t.Fatalf("Inc(%q, %d): %v", r, n, err)
+	}
+	return d
+}
