@@ -1,0 +1,415 @@
+package crdt
+
+import (
+	"bytes"
+	"errors"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/converge-crdt/converge/internal/wire"
+)
+
+func TestPNCounterSemantics(t *testing.T) {
+	tests := []struct {
+		name  string
+		steps []counterStep
+		want  map[ReplicaID]int64
+	}{
+		{
+			name: "increments and decrements on one replica",
+			steps: []counterStep{
+				{op: "inc", at: "a", n: 5},
+				{op: "dec", at: "a", n: 2},
+			},
+			want: map[ReplicaID]int64{"a": 3},
+		},
+		{
+			name: "value goes negative",
+			steps: []counterStep{
+				{op: "dec", at: "a", n: 7},
+				{op: "inc", at: "a", n: 2},
+			},
+			want: map[ReplicaID]int64{"a": -5},
+		},
+		{
+			name: "concurrent increments and decrements converge",
+			steps: []counterStep{
+				{op: "inc", at: "a", n: 10},
+				{op: "dec", at: "b", n: 4},
+				{op: "dec", at: "c", n: 9},
+				{op: "inc", at: "c", n: 1},
+				{op: "merge", at: "b", from: "c"},
+				{op: "merge", at: "a", from: "b"},
+				{op: "merge", at: "c", from: "a"},
+				{op: "merge", at: "b", from: "a"},
+			},
+			want: map[ReplicaID]int64{"a": -2, "b": -2, "c": -2},
+		},
+		{
+			name: "merge order does not matter",
+			steps: []counterStep{
+				{op: "inc", at: "a", n: 1},
+				{op: "dec", at: "b", n: 2},
+				{op: "inc", at: "c", n: 4},
+				{op: "merge", at: "a", from: "c"},
+				{op: "merge", at: "a", from: "b"},
+				{op: "merge", at: "b", from: "a"},
+				{op: "merge", at: "c", from: "b"},
+			},
+			want: map[ReplicaID]int64{"a": 3, "b": 3, "c": 3},
+		},
+		{
+			name: "zero increment and decrement change nothing",
+			steps: []counterStep{
+				{op: "inc", at: "a", n: 0},
+				{op: "dec", at: "a", n: 0},
+			},
+			want: map[ReplicaID]int64{"a": 0},
+		},
+		{
+			name: "increment past MaxInt64 is refused",
+			steps: []counterStep{
+				{op: "inc", at: "a", n: math.MaxInt64},
+				{op: "inc", at: "a", n: 1, wantErr: ErrOverflow},
+				{op: "dec", at: "a", n: 1},
+				{op: "inc", at: "a", n: 1},
+			},
+			want: map[ReplicaID]int64{"a": math.MaxInt64},
+		},
+		{
+			name: "decrement to MinInt64 is allowed, past it refused",
+			steps: []counterStep{
+				{op: "dec", at: "a", n: 1 << 63},
+				{op: "dec", at: "a", n: 1, wantErr: ErrOverflow},
+			},
+			want: map[ReplicaID]int64{"a": math.MinInt64},
+		},
+		{
+			name: "a single increment larger than MaxInt64 is refused",
+			steps: []counterStep{
+				{op: "inc", at: "a", n: math.MaxInt64 + 1, wantErr: ErrOverflow},
+			},
+			want: map[ReplicaID]int64{"a": 0},
+		},
+		{
+			name: "increment count overflow is refused even when the value fits",
+			steps: []counterStep{
+				{op: "dec", at: "a", n: 1 << 63},
+				{op: "inc", at: "a", n: math.MaxUint64},
+				{op: "inc", at: "a", n: 1, wantErr: ErrOverflow},
+			},
+			want: map[ReplicaID]int64{"a": math.MaxInt64},
+		},
+		{
+			name: "concurrent increments past MaxInt64 saturate; decrements bring it back",
+			steps: []counterStep{
+				{op: "inc", at: "a", n: math.MaxInt64},
+				{op: "inc", at: "b", n: 10},
+				{op: "merge", at: "a", from: "b"},
+				{op: "inc", at: "a", n: 1, wantErr: ErrOverflow},
+				{op: "merge", at: "c", from: "a"},
+				{op: "dec", at: "c", n: 11},
+			},
+			want: map[ReplicaID]int64{"a": math.MaxInt64, "b": 10, "c": math.MaxInt64 - 1},
+		},
+		{
+			name: "concurrent decrements past MinInt64 saturate; increments bring it back",
+			steps: []counterStep{
+				{op: "dec", at: "a", n: 1 << 63},
+				{op: "dec", at: "b", n: 5},
+				{op: "merge", at: "a", from: "b"},
+				{op: "dec", at: "a", n: 1, wantErr: ErrOverflow},
+				{op: "inc", at: "a", n: 4},
+			},
+			want: map[ReplicaID]int64{"a": math.MinInt64, "b": -5},
+		},
+		{
+			name: "empty replica id is refused",
+			steps: []counterStep{
+				{op: "inc", at: "", n: 1, wantErr: ErrInvalid},
+				{op: "dec", at: "", n: 1, wantErr: ErrInvalid},
+			},
+			want: map[ReplicaID]int64{"": 0},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			copies := map[ReplicaID]*PNCounter{}
+			get := func(r ReplicaID) *PNCounter {
+				if copies[r] == nil {
+					copies[r] = NewPNCounter()
+				}
+				return copies[r]
+			}
+			for i, s := range tc.steps {
+				c := get(s.at)
+				before := c.Clone()
+				var d *PNCounter
+				var err error
+				switch s.op {
+				case "inc":
+					d, err = c.Inc(s.at, s.n)
+				case "dec":
+					d, err = c.Dec(s.at, s.n)
+				case "merge":
+					c.Merge(get(s.from))
+					continue
+				default:
+					t.Fatalf("step %d: unknown op %q", i, s.op)
+				}
+				if !errors.Is(err, s.wantErr) {
+					t.Fatalf("step %d: %s(%q, %d) error %v, want %v", i, s.op, s.at, s.n, err, s.wantErr)
+				}
+				if err != nil {
+					if d != nil || !c.Equal(before) || c.Value() != before.Value() {
+						t.Fatalf("step %d: failed %s returned %v and changed %v to %v", i, s.op, d, before, c)
+					}
+					continue
+				}
+				checkDelta(t, before, c, d)
+				if s.n == 0 && !d.Equal(NewPNCounter()) {
+					t.Errorf("step %d: %s by 0 returned non-empty delta %v", i, s.op, d)
+				}
+			}
+			for r, want := range tc.want {
+				if got := get(r).Value(); got != want {
+					t.Errorf("replica %q: Value() = %d, want %d (state %v)", r, got, want, get(r))
+				}
+			}
+		})
+	}
+}
+
+func TestPNCounterEqualAndString(t *testing.T) {
+	a, b := NewPNCounter(), NewPNCounter()
+	mustPN(t, a, "inc", "a", 2)
+	mustPN(t, a, "dec", "b", 2)
+	if a.Value() != b.Value() {
+		t.Fatalf("values differ: %d, %d", a.Value(), b.Value())
+	}
+	if a.Equal(b) {
+		t.Fatalf("%v Equal %v", a, b)
+	}
+	if got, want := a.String(), "PNCounter(0)[P[a:2] N[b:2]]"; got != want {
+		t.Fatalf("String() = %q, want %q", got, want)
+	}
+	mustPN(t, b, "dec", "a", 3)
+	if got, want := b.String(), "PNCounter(-3)[P[] N[a:3]]"; got != want {
+		t.Fatalf("String() = %q, want %q", got, want)
+	}
+	c := b.Clone()
+	mustPN(t, c, "inc", "z", 1)
+	if b.Value() != -3 {
+		t.Fatalf("mutating a clone changed the original: %v", b)
+	}
+}
+
+func TestPNCounterWireForm(t *testing.T) {
+	c := NewPNCounter()
+	mustPN(t, c, "inc", "a", 2)
+	mustPN(t, c, "dec", "b", 1)
+	got, err := c.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []byte{
+		0x94,       // array of 4
+		0x02, 0x01, // TagPNCounter, version 1
+		0x92, 0xa1, 'a', 0x02, // P: "a", 2
+		0x92, 0xa1, 'b', 0x01, // N: "b", 1
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("MarshalBinary = % x, want % x", got, want)
+	}
+}
+
+func TestPNCounterGolden(t *testing.T) {
+	c := NewPNCounter()
+	mustPN(t, c, "inc", "alice", 5)
+	mustPN(t, c, "inc", "bob", 2)
+	mustPN(t, c, "dec", "alice", 1)
+	mustPN(t, c, "dec", "carol", 300)
+	b, err := c.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkGolden(t, "pncounter.golden", b)
+	var back PNCounter
+	if err := back.UnmarshalBinary(b); err != nil {
+		t.Fatal(err)
+	}
+	if !back.Equal(c) || back.Value() != -294 {
+		t.Fatalf("golden decodes to %v, want %v", &back, c)
+	}
+}
+
+func TestPNCounterMarshalOutsideInt64(t *testing.T) {
+	// A value past MaxInt64 reached by concurrent increments is a valid
+	// state: it must encode and decode.
+	a, b := NewPNCounter(), NewPNCounter()
+	mustPN(t, a, "inc", "a", math.MaxInt64)
+	mustPN(t, b, "inc", "b", math.MaxInt64)
+	a.Merge(b)
+	checkRoundTrip(t, a, NewPNCounter)
+	// P past MaxUint64 cannot be encoded.
+	c := NewPNCounter()
+	mustPN(t, c, "dec", "c", 5)
+	mustPN(t, c, "inc", "c", 5)
+	a.Merge(c)
+	if a.Value() != math.MaxInt64 {
+		t.Fatalf("Value() = %d, want saturation at MaxInt64 (%v)", a.Value(), a)
+	}
+	if _, err := a.MarshalBinary(); !errors.Is(err, ErrOverflow) {
+		t.Fatalf("MarshalBinary with P past MaxUint64: error %v, want ErrOverflow (%v)", err, a)
+	}
+}
+
+func pnBadInputs() []struct {
+	name    string
+	in      []byte
+	wantErr error
+} {
+	enc := func(tag TypeTag, version uint64, bodies ...[]any) []byte {
+		return gcBytes(func(w *wire.Writer) {
+			w.Array(len(bodies) + 2)
+			w.Uint(uint64(tag))
+			w.Uint(version)
+			for _, b := range bodies {
+				w.Array(len(b))
+				for _, x := range b {
+					switch x := x.(type) {
+					case string:
+						w.String(x)
+					case int:
+						w.Int(int64(x))
+					case uint64:
+						w.Uint(x)
+					}
+				}
+			}
+		})
+	}
+	ok := []any{"a", 1}
+	return []struct {
+		name    string
+		in      []byte
+		wantErr error
+	}{
+		{name: "empty input", in: nil, wantErr: ErrTruncated},
+		{name: "trailing byte", in: append(enc(TagPNCounter, 1, ok, ok), 0xc0), wantErr: ErrTrailing},
+		{name: "wrong tag", in: enc(TagGCounter, 1, ok, ok), wantErr: ErrWrongType},
+		{name: "unknown version", in: enc(TagPNCounter, 7, ok, ok), wantErr: ErrVersion},
+		{name: "missing N", in: enc(TagPNCounter, 1, ok), wantErr: ErrMalformed},
+		{name: "extra field", in: enc(TagPNCounter, 1, ok, ok, ok), wantErr: ErrMalformed},
+		{name: "duplicate replica in N", in: enc(TagPNCounter, 1, ok, []any{"a", 1, "a", 1}), wantErr: ErrDuplicate},
+		{name: "out of order in P", in: enc(TagPNCounter, 1, []any{"b", 1, "a", 1}, ok), wantErr: ErrMalformed},
+		{name: "zero count in N", in: enc(TagPNCounter, 1, ok, []any{"a", 0}), wantErr: ErrInvalid},
+		{name: "negative count in P", in: enc(TagPNCounter, 1, []any{"a", -3}, ok), wantErr: ErrMalformed},
+		{name: "empty replica in P", in: enc(TagPNCounter, 1, []any{"", 1}, ok), wantErr: ErrInvalid},
+		{name: "odd length N", in: enc(TagPNCounter, 1, ok, []any{"a"}), wantErr: ErrMalformed},
+		{name: "overflowing P sum", in: enc(TagPNCounter, 1, []any{"a", uint64(math.MaxUint64), "b", 1}, ok), wantErr: ErrInvalid},
+		{name: "overflowing N sum", in: enc(TagPNCounter, 1, ok, []any{"a", uint64(1 << 63), "b", uint64(1 << 63)}), wantErr: ErrInvalid},
+		{name: "replica id too long", in: enc(TagPNCounter, 1, ok, []any{strings.Repeat("n", 300), 1}), wantErr: ErrTooLarge},
+		{name: "N length past input", in: []byte{0x94, 0x02, 0x01, 0x90, 0xdd, 0xff, 0xff, 0xff, 0xff}, wantErr: ErrTooLarge},
+	}
+}
+
+func TestPNCounterUnmarshalRejects(t *testing.T) {
+	for _, tc := range pnBadInputs() {
+		t.Run(tc.name, func(t *testing.T) {
+			c := NewPNCounter()
+			mustPN(t, c, "dec", "keep", 7)
+			before := c.Clone()
+			err := c.UnmarshalBinary(tc.in)
+			if !errors.Is(err, tc.wantErr) {
+				t.Fatalf("UnmarshalBinary(% x) error %v, want %v", tc.in, err, tc.wantErr)
+			}
+			if !c.Equal(before) || c.Value() != -7 {
+				t.Fatalf("failed UnmarshalBinary changed the receiver to %v", c)
+			}
+		})
+	}
+}
+
+func TestPNCounterUnmarshalRejectsEveryTruncation(t *testing.T) {
+	c := NewPNCounter()
+	mustPN(t, c, "inc", "alice", 1<<33)
+	mustPN(t, c, "dec", "bob", 3)
+	b, err := c.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range len(b) {
+		var back PNCounter
+		if err := back.UnmarshalBinary(b[:i]); err == nil {
+			t.Errorf("prefix of %d/%d bytes decoded to %v", i, len(b), &back)
+		}
+	}
+}
+
+func TestPNCounterLaws(t *testing.T) {
+	rng := newRand(t)
+	replicas := []ReplicaID{"a", "b", "c"}
+	for round := range lawRounds {
+		states := make([]*PNCounter, len(replicas))
+		for i := range states {
+			states[i] = NewPNCounter()
+		}
+		var deltas []*PNCounter
+		var model int64
+		for range rng.IntN(30) {
+			i := rng.IntN(len(replicas))
+			if rng.IntN(4) == 0 {
+				states[i].Merge(states[rng.IntN(len(replicas))])
+				continue
+			}
+			n := uint64(rng.IntN(5))
+			if rng.IntN(10) == 0 {
+				n = rng.Uint64N(1 << 40)
+			}
+			before := states[i].Clone()
+			op := "inc"
+			mut := states[i].Inc
+			if rng.IntN(2) == 0 {
+				op, mut = "dec", states[i].Dec
+			}
+			d, err := mut(replicas[i], n)
+			if err != nil {
+				t.Fatalf("round %d: %s: %v", round, op, err)
+			}
+			checkDelta(t, before, states[i], d)
+			deltas = append(deltas, d)
+			if op == "inc" {
+				model += int64(n)
+			} else {
+				model -= int64(n)
+			}
+		}
+		checkMergeLaws(t, states[0], states[1], states[2])
+		all := NewPNCounter()
+		for _, s := range states {
+			checkRoundTrip(t, s, NewPNCounter)
+			all.Merge(s)
+		}
+		if all.Value() != model {
+			t.Fatalf("round %d: merged value %d, model %d (%v)", round, all.Value(), model, all)
+		}
+		checkDeltaDelivery(t, rng, deltas, all, NewPNCounter)
+	}
+}
+
+func mustPN(t testing.TB, c *PNCounter, op string, r ReplicaID, n uint64) *PNCounter {
+	t.Helper()
+	var d *PNCounter
+	var err error
+	if op == "inc" {
+		d, err = c.Inc(r, n)
+	} else {
+		d, err = c.Dec(r, n)
+	}
+	if err != nil {
+		t.Fatalf("%s(%q, %d): %v", op, r, n, err)
+	}
+	return d
+}
