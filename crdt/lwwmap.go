@@ -58,12 +58,16 @@ import (
 //
 // The zero value is an empty map, ready to use. An LWWMap is not safe for
 // concurrent use.
+//
+// Laws and the delta contract are those of CRDT, which LWWMap implements.
 type LWWMap[K comparable, V any] struct {
 	// entries holds one entry per key ever written, tombstones included.
 	entries map[K]lwwEntry[V]
 	// live counts the entries that are not tombstones.
 	live int
 }
+
+var _ CRDT[*LWWMap[string, int]] = (*LWWMap[string, int])(nil)
 
 // lwwEntry is one key's winning write.
 type lwwEntry[V any] struct {
@@ -137,33 +141,31 @@ func NewLWWMap[K comparable, V any]() *LWWMap[K, V] { return &LWWMap[K, V]{} }
 // holding just the new entry. If the key's current entry has a later stamp
 // (or wins the tie rule), Set changes nothing and returns an empty delta.
 //
-// Set panics if r is empty or longer than 256 bytes, ts.Wall is negative,
-// or k is not equal to itself (a NaN): no peer would accept such an entry.
+// r must be this replica's own ID, non-empty and at most 256 bytes, and
+// ts.Wall must not be negative (a Clock never issues one). A write that
+// breaks these, or whose key is not equal to itself (a float NaN, which no
+// lookup could find), could never be encoded for a peer to accept, so Set
+// records nothing and returns an empty delta, like ORSet.Add with an empty
+// replica: a long-running agent is not crashed over a programming error
+// that the caller's tests reveal (the write never appears).
 func (m *LWWMap[K, V]) Set(r ReplicaID, ts HLC, k K, v V) *LWWMap[K, V] {
-	return m.write(k, lwwEntry[V]{ts: ts, replica: r, value: v}, "Set")
+	return m.write(k, lwwEntry[V]{ts: ts, replica: r, value: v})
 }
 
 // Delete removes k with stamp (ts, r), leaving a tombstone, and returns the
 // delta holding that tombstone. Deleting an absent key still records the
 // tombstone, so that an older concurrent Set does not win. If the current
 // entry has a later stamp, Delete changes nothing and returns an empty
-// delta. It panics on the same arguments as Set.
+// delta. Invalid arguments are ignored as for Set.
 func (m *LWWMap[K, V]) Delete(r ReplicaID, ts HLC, k K) *LWWMap[K, V] {
-	return m.write(k, lwwEntry[V]{ts: ts, replica: r, deleted: true}, "Delete")
+	return m.write(k, lwwEntry[V]{ts: ts, replica: r, deleted: true})
 }
 
-func (m *LWWMap[K, V]) write(k K, e lwwEntry[V], op string) *LWWMap[K, V] {
-	switch {
-	case e.replica == "":
-		panic("crdt: LWWMap." + op + " with an empty replica ID")
-	case len(e.replica) > maxReplicaIDLen:
-		panic(fmt.Sprintf("crdt: LWWMap.%s with a replica ID of %d bytes, limit %d", op, len(e.replica), maxReplicaIDLen))
-	case e.ts.Wall < 0:
-		panic(fmt.Sprintf("crdt: LWWMap.%s with negative wall time %d", op, e.ts.Wall))
-	case k != k:
-		panic("crdt: LWWMap." + op + " with a key not equal to itself (NaN)")
-	}
+func (m *LWWMap[K, V]) write(k K, e lwwEntry[V]) *LWWMap[K, V] {
 	delta := &LWWMap[K, V]{}
+	if e.replica == "" || len(e.replica) > maxReplicaIDLen || e.ts.Wall < 0 || k != k {
+		return delta
+	}
 	if m.put(k, e) {
 		delta.put(k, e)
 	}
