@@ -1,0 +1,253 @@
+package node
+
+import (
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/converge-crdt/converge/crdt"
+	"github.com/converge-crdt/converge/gossip"
+)
+
+// Config configures a Node. The zero Config is a usable single replica held
+// in memory, with no networking. DefaultConfig returns one that joins a
+// cluster on loopback. Open validates the Config and never changes it.
+type Config struct {
+	// Name identifies the node in the cluster (memberlist node name) and
+	// prefixes its replica ID. It must be unique among live nodes, at most
+	// MaxNameLen bytes of printable UTF-8 without '~'. Empty means the
+	// host name followed by a random suffix.
+	Name string
+
+	// BindAddr is the "host:port" the node listens on (UDP and TCP); port 0
+	// picks a free port. Empty disables networking unless Gossip.Transport
+	// is set (an in-memory test network), in which case the transport
+	// decides the addresses.
+	BindAddr string
+
+	// AdvertiseAddr is the "host:port" peers use to reach this node, if it
+	// differs from BindAddr (NAT, containers). Empty means BindAddr.
+	AdvertiseAddr string
+
+	// Join lists "host:port" addresses of nodes to join at Open. They are
+	// joined in the background and re-joined whenever the node is alone,
+	// so Open does not fail when they are not up yet; use WaitMembers to
+	// wait for the cluster.
+	Join []string
+
+	// SecretKey enables encryption (AES-GCM) with a key of 16, 24 or 32
+	// bytes. Nodes without the same key can neither join nor inject state.
+	SecretKey []byte
+
+	// Label is a cluster label: traffic with another label is dropped.
+	Label string
+
+	// Logger receives the node's logs. Nil discards them. The gossip layer
+	// logs to Gossip.Logger if set, else to this logger.
+	Logger *slog.Logger
+
+	// Clock is the wall clock behind LWW-Map timestamps. Nil means the
+	// system clock.
+	Clock Clock
+
+	// Types registers user-defined CRDT types (see TypeOf). Tags must be
+	// unique and at least crdt.FirstUserTag.
+	Types []Type
+
+	// Gossip tunes the gossip layer (anti-entropy interval, push fanout,
+	// queue sizes, the nested memberlist config, a test transport). Nil
+	// means gossip.DefaultConfig. The fields this Config owns (origin,
+	// addresses, join list, key, label) are overwritten in a copy.
+	Gossip *gossip.Config
+}
+
+// MaxNameLen bounds Config.Name. A replica ID is the name, '~' and the epoch.
+const MaxNameLen = 200
+
+// Clock is a source of wall-clock time (an interface so tests can inject
+// one).
+type Clock interface {
+	Now() time.Time
+}
+
+type systemClock struct{}
+
+func (systemClock) Now() time.Time { return time.Now() }
+
+// DefaultConfig returns a config for a node on loopback (127.0.0.1, a free
+// port) with the gossip defaults. Set Join to reach the other nodes.
+func DefaultConfig() Config {
+	g := gossip.DefaultConfig("")
+	return Config{BindAddr: "127.0.0.1:0", Gossip: &g}
+}
+
+// settings is a validated, defaulted copy of a Config.
+type settings struct {
+	name      string
+	epoch     uint64
+	replica   crdt.ReplicaID
+	logger    *slog.Logger
+	clock     Clock
+	types     map[crdt.TypeTag]typeOps
+	networked bool
+	gossip    gossip.Config
+}
+
+// validate checks cfg and returns its settings. It never mutates cfg.
+func (cfg *Config) validate() (*settings, error) {
+	bad := func(format string, args ...any) (*settings, error) {
+		return nil, fmt.Errorf("%w: "+format, append([]any{ErrConfig}, args...)...)
+	}
+	s := &settings{name: cfg.Name, logger: cfg.Logger, clock: cfg.Clock}
+	if s.name == "" {
+		s.name = defaultName()
+	}
+	if err := checkName(s.name); err != nil {
+		return bad("Name: %v", err)
+	}
+	epoch, err := newEpoch()
+	if err != nil {
+		return nil, fmt.Errorf("node: choosing an epoch: %w", err)
+	}
+	s.epoch = epoch
+	s.replica = replicaID(s.name, epoch)
+	if s.logger == nil {
+		s.logger = slog.New(slog.DiscardHandler)
+	}
+	if s.clock == nil {
+		s.clock = systemClock{}
+	}
+
+	s.types = builtinTypes()
+	for i, t := range cfg.Types {
+		if t.ops == nil {
+			return bad("Types[%d]: zero Type (use TypeOf)", i)
+		}
+		if t.ops.tag() < crdt.FirstUserTag {
+			return bad("Types[%d]: %s: tag %d is reserved for built-in types (use %d or above)", i, t.ops.name(), t.ops.tag(), crdt.FirstUserTag)
+		}
+		if prev, dup := s.types[t.ops.tag()]; dup {
+			return bad("Types[%d]: %s: tag %d already used by %s", i, t.ops.name(), t.ops.tag(), prev.name())
+		}
+		if err := t.ops.check(); err != nil {
+			return bad("Types[%d]: %v", i, err)
+		}
+		s.types[t.ops.tag()] = t.ops
+	}
+
+	if cfg.Gossip != nil {
+		s.gossip = *cfg.Gossip
+	} else {
+		s.gossip = gossip.DefaultConfig("")
+	}
+	g := &s.gossip
+	s.networked = cfg.BindAddr != "" || g.Transport != nil
+	if !s.networked && len(cfg.Join) > 0 {
+		return bad("Join needs BindAddr (or a Gossip.Transport)")
+	}
+	g.Origin = gossip.Origin{Name: s.name, Epoch: epoch}
+	if cfg.BindAddr != "" {
+		host, port, err := splitHostPort(cfg.BindAddr)
+		if err != nil {
+			return bad("BindAddr: %v", err)
+		}
+		g.BindAddr, g.BindPort = host, port
+	}
+	if cfg.AdvertiseAddr != "" {
+		host, port, err := splitHostPort(cfg.AdvertiseAddr)
+		if err != nil {
+			return bad("AdvertiseAddr: %v", err)
+		}
+		g.AdvertiseAddr, g.AdvertisePort = host, port
+	}
+	for i, a := range cfg.Join {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			return bad("Join[%d]: %v", i, err)
+		}
+	}
+	g.Join = append([]string(nil), cfg.Join...)
+	switch len(cfg.SecretKey) {
+	case 0, 16, 24, 32:
+	default:
+		return bad("SecretKey is %d bytes, want 16, 24 or 32", len(cfg.SecretKey))
+	}
+	g.SecretKey = append([]byte(nil), cfg.SecretKey...)
+	g.Label = cfg.Label
+	if g.Logger == nil {
+		g.Logger = s.logger.With("component", "gossip")
+	}
+	return s, nil
+}
+
+func splitHostPort(addr string) (string, int, error) {
+	host, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, err
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil || port < 0 || port > 65535 {
+		return "", 0, fmt.Errorf("port %q is not a number in [0, 65535]", p)
+	}
+	return host, port, nil
+}
+
+func checkName(name string) error {
+	if len(name) > MaxNameLen {
+		return fmt.Errorf("%d bytes, limit %d", len(name), MaxNameLen)
+	}
+	if !utf8.ValidString(name) {
+		return fmt.Errorf("%q is not valid UTF-8", name)
+	}
+	if strings.ContainsRune(name, replicaSep) {
+		return fmt.Errorf("%q contains %q, which separates name and epoch", name, replicaSep)
+	}
+	for _, r := range name {
+		if !unicode.IsPrint(r) || unicode.IsSpace(r) {
+			return fmt.Errorf("%q contains a space or non-printable character", name)
+		}
+	}
+	return nil
+}
+
+// replicaSep separates the name and the epoch in a replica ID.
+const replicaSep = '~'
+
+// replicaID is the ID that goes into dots and counter entries: name~epoch,
+// with the epoch in base 36.
+func replicaID(name string, epoch uint64) crdt.ReplicaID {
+	return crdt.ReplicaID(name + string(replicaSep) + strconv.FormatUint(epoch, 36))
+}
+
+// newEpoch draws a random non-zero epoch, so a restarted process (which has
+// lost its state) never reissues a (replica, counter) pair.
+func newEpoch() (uint64, error) {
+	var b [8]byte
+	for {
+		if _, err := rand.Read(b[:]); err != nil {
+			return 0, err
+		}
+		e := uint64(b[0])<<56 | uint64(b[1])<<48 | uint64(b[2])<<40 | uint64(b[3])<<32 |
+			uint64(b[4])<<24 | uint64(b[5])<<16 | uint64(b[6])<<8 | uint64(b[7])
+		if e != 0 {
+			return e, nil
+		}
+	}
+}
+
+func defaultName() string {
+	host, err := os.Hostname()
+	if err != nil || checkName(host) != nil || host == "" {
+		host = "node"
+	}
+	if len(host) > 64 {
+		host = "node"
+	}
+	return host + "-" + strings.ToLower(rand.Text()[:6])
+}

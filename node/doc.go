@@ -1,0 +1,50 @@
+// Package node is the replica an agent process embeds: named CRDT objects in
+// memory, kept in sync with the other nodes of a cluster by gossip
+// (package gossip, over hashicorp/memberlist), with no coordinator.
+//
+// Open a node with a Config (the zero Config is a single in-memory replica;
+// DefaultConfig joins a cluster on loopback), then reach objects through
+// typed handles:
+//
+//	n, err := node.Open(node.Config{Name: "agent-1", BindAddr: "0.0.0.0:7946", Join: peers})
+//	tasks, err := node.GCounter(n, "tasks-done")
+//	err = tasks.Inc(ctx, 1)
+//	agents, err := node.ORSet[string](n, "agents")
+//	claims, err := node.LWWMap[string, string](n, "claims")
+//
+// # Model
+//
+// Every object is a state-based, delta-state CRDT (Shapiro et al. 2011;
+// Almeida, Shoker, Baquero 2018) from package crdt, or a user type
+// registered with TypeOf. A local update changes the object and produces a
+// delta, which gossip spreads; a received delta or state is merged (the
+// lattice join), so duplicated, reordered or retried messages never corrupt
+// state and nodes that have seen the same updates hold Equal state.
+// Anti-entropy compares digests of every key and repairs what broadcasts
+// missed.
+//
+// A key is bound to one type: the first handle (or the first received blob)
+// decides. Asking for it as another type fails with ErrTypeMismatch, and a
+// received blob of another type is rejected, counted (Status) and logged,
+// never merged.
+//
+// Sets and maps are stored type-erased, their elements, keys and values as
+// msgpack bytes, so a node can hold and forward a key it has never been asked
+// about. Handles convert at the call site; every node using a key must use
+// the same Go types for it (or types with the same msgpack encoding), and a
+// read that meets a value it cannot decode returns ErrDecode.
+//
+// # Identity
+//
+// A node is (name, epoch). The epoch is drawn at random at every Open and
+// the replica ID that goes into dots and counter entries is "name~epoch", so
+// a process that restarts without its state never reissues an update
+// identity, and the updates of the old and the new epoch both survive.
+//
+// # Concurrency
+//
+// A Node is safe for concurrent use. One lock guards the objects; it is
+// never held while calling the network or user callbacks (Watch). WaitFor
+// waits for a condition on local state without polling; Close stops every
+// goroutine the node started and waits for them.
+package node

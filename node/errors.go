@@ -1,0 +1,27 @@
+package node
+
+import "errors"
+
+// Sentinel errors. Callers match them with errors.Is; returned errors wrap
+// them with details.
+var (
+	// ErrConfig reports an invalid Config.
+	ErrConfig = errors.New("node: invalid config")
+	// ErrClosed reports a call on a closed Node.
+	ErrClosed = errors.New("node: closed")
+	// ErrEmptyKey reports an object key that is empty.
+	ErrEmptyKey = errors.New("node: empty key")
+	// ErrTypeMismatch reports a key used as another type than the one it is
+	// bound to: locally (a handle of another type) or from a peer (a blob
+	// of another type, which is never merged).
+	ErrTypeMismatch = errors.New("node: key bound to another type")
+	// ErrUnknownType reports a type tag or Go type that is not registered.
+	ErrUnknownType = errors.New("node: unknown type")
+	// ErrDecode reports bytes that do not decode: a blob from a peer, or an
+	// element or value written by another node with a different Go type.
+	ErrDecode = errors.New("node: decode failed")
+)
+
+// ErrNoNetwork reports a networking call (Join, WaitMembers) on a node
+// opened without networking (empty BindAddr and no Gossip.Transport).
+var ErrNoNetwork = errors.New("node: networking disabled")

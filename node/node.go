@@ -1,0 +1,293 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"sync/atomic"
+
+	"github.com/converge-crdt/converge/crdt"
+	"github.com/converge-crdt/converge/gossip"
+)
+
+// Node is one replica: named CRDT objects held in memory, kept in sync with
+// the other nodes of the cluster by gossip. Open one with Open, reach its
+// objects through the typed handle functions (GCounter, PNCounter, ORSet,
+// LWWMap, Object), and Close it when done. A Node is safe for concurrent use.
+type Node struct {
+	cfg *settings
+	log *slog.Logger
+	net *gossip.Gossip // nil without networking; set once in Open
+
+	// mu guards the objects and everything derived from them. It is never
+	// held while calling user callbacks, the gossip layer or the network.
+	mu        sync.Mutex
+	closed    bool               // guarded by mu
+	objects   map[string]*object // guarded by mu
+	keys      []string           // guarded by mu; sorted keys of objects, nil when stale
+	root      uint64             // guarded by mu; root digest, valid when !rootDirty
+	rootDirty bool               // guarded by mu
+	hlc       crdt.Clock         // guarded by mu; issues LWW-Map timestamps
+
+	// changed is closed and replaced after every change of local state (and
+	// of membership), waking WaitFor callers.
+	changed atomic.Pointer[chan struct{}]
+	done    chan struct{} // closed by Close, after mu.closed is set
+
+	watchMu  sync.Mutex
+	watchers map[*watcher]struct{} // guarded by watchMu; nil after Close
+
+	wg      sync.WaitGroup // every goroutine the node starts
+	metrics metrics
+}
+
+// object is one named CRDT. Its type never changes once created.
+type object struct {
+	ops    typeOps
+	val    any    // the state: a value of ops' type, owned by the node
+	dirty  bool   // digest and size are stale
+	digest uint64 // FNV-64a of the encoding, valid when !dirty
+	size   int    // encoded size in bytes, valid when !dirty
+}
+
+// metrics are counters read by Status. Updated from any goroutine.
+type metrics struct {
+	updates        atomic.Uint64
+	merged         atomic.Uint64
+	mergedNoop     atomic.Uint64
+	decodeErrors   atomic.Uint64
+	typeMismatches atomic.Uint64
+	unknownTypes   atomic.Uint64
+	publishErrors  atomic.Uint64
+}
+
+// Open validates cfg, starts the node and, if cfg has networking, its gossip
+// layer, which joins cfg.Join in the background. It never changes cfg.
+func Open(cfg Config) (*Node, error) {
+	s, err := cfg.validate()
+	if err != nil {
+		return nil, err
+	}
+	n := &Node{
+		cfg:       s,
+		log:       s.logger.With("node", s.name),
+		objects:   make(map[string]*object),
+		rootDirty: true,
+		done:      make(chan struct{}),
+		watchers:  make(map[*watcher]struct{}),
+	}
+	ch := make(chan struct{})
+	n.changed.Store(&ch)
+	if s.networked {
+		g, err := gossip.New(s.gossip, (*replica)(n))
+		if err != nil {
+			return nil, fmt.Errorf("node: starting gossip: %w", err)
+		}
+		n.net = g
+	}
+	n.log.Debug("opened", "replica", s.replica, "networked", s.networked)
+	return n, nil
+}
+
+// Name returns the node's name.
+func (n *Node) Name() string { return n.cfg.name }
+
+// Epoch returns the epoch chosen at Open.
+func (n *Node) Epoch() uint64 { return n.cfg.epoch }
+
+// ReplicaID returns the ID this node's updates are attributed to: the name
+// and the epoch.
+func (n *Node) ReplicaID() crdt.ReplicaID { return n.cfg.replica }
+
+// Close leaves the cluster gracefully, stops every goroutine the node
+// started (watchers included) and waits for them. Calls after Close return
+// ErrClosed; reads keep returning the last state. Close is idempotent.
+func (n *Node) Close() error {
+	n.mu.Lock()
+	if n.closed {
+		n.mu.Unlock()
+		return nil
+	}
+	n.closed = true
+	n.mu.Unlock()
+
+	var err error
+	if n.net != nil {
+		err = n.net.Close()
+	}
+	n.watchMu.Lock()
+	for w := range n.watchers {
+		close(w.stop)
+	}
+	n.watchers = nil
+	n.watchMu.Unlock()
+	close(n.done)
+	n.wg.Wait()
+	n.log.Debug("closed")
+	return err
+}
+
+// isClosed reports whether Close has started.
+func (n *Node) isClosed() bool {
+	select {
+	case <-n.done:
+		return true
+	default:
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.closed
+}
+
+// bind returns key's object, creating an empty one of type o if the key is
+// new. A key bound to another type gives ErrTypeMismatch.
+func (n *Node) bind(key string, o typeOps) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		return ErrClosed
+	}
+	_, err := n.objectLocked(key, o)
+	return err
+}
+
+func (n *Node) objectLocked(key string, o typeOps) (*object, error) {
+	if key == "" {
+		return nil, ErrEmptyKey
+	}
+	obj := n.objects[key]
+	if obj == nil {
+		obj = &object{ops: o, val: o.zero(), dirty: true}
+		n.objects[key] = obj
+		n.keys = nil
+		n.rootDirty = true
+		return obj, nil
+	}
+	if obj.ops.tag() != o.tag() {
+		return nil, fmt.Errorf("%w: %q is a %s, not a %s", ErrTypeMismatch, key, obj.ops.name(), o.name())
+	}
+	return obj, nil
+}
+
+// markDirtyLocked records that obj's state changed.
+func (n *Node) markDirtyLocked(obj *object) {
+	obj.dirty = true
+	n.rootDirty = true
+}
+
+// update applies a local mutation to key and ships its delta. mutate runs
+// under the node's lock on the stored state; it changes it in place and
+// returns the delta, or returns an error and leaves it unchanged.
+//
+// Order: mutate, encode the delta, commit it (the durability seam), unlock,
+// then wake waiters and watchers and publish the delta. A delta leaves the
+// process only after it is committed.
+func (n *Node) update(ctx context.Context, key string, o typeOps, mutate func(v any) (delta any, err error)) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	n.mu.Lock()
+	if n.closed {
+		n.mu.Unlock()
+		return ErrClosed
+	}
+	obj, err := n.objectLocked(key, o)
+	if err != nil {
+		n.mu.Unlock()
+		return err
+	}
+	delta, err := mutate(obj.val)
+	if err != nil {
+		n.mu.Unlock()
+		return err
+	}
+	n.markDirtyLocked(obj)
+	blob, err := o.encode(delta)
+	if err == nil {
+		err = n.commitLocked(key, o.tag(), blob)
+	}
+	n.mu.Unlock()
+	n.metrics.updates.Add(1)
+	n.notify(key)
+	if err != nil {
+		// The state changed in memory but the delta cannot be shipped;
+		// anti-entropy will carry the full state.
+		return err
+	}
+	n.publish(key, blob)
+	return nil
+}
+
+// commitLocked is the durability seam: a store (a later addition, bbolt)
+// commits the delta here, before the update returns and before the delta
+// leaves the process. Without a data directory the state lives in memory
+// only and there is nothing to do.
+func (n *Node) commitLocked(key string, tag crdt.TypeTag, delta []byte) error {
+	_, _, _ = key, tag, delta
+	return nil
+}
+
+// publish hands a delta to gossip for dissemination.
+func (n *Node) publish(key string, delta []byte) {
+	if n.net == nil {
+		return
+	}
+	if err := n.net.Publish(key, delta); err != nil {
+		n.metrics.publishErrors.Add(1)
+		n.log.Debug("publish failed", "key", key, "err", err)
+	}
+}
+
+// read runs f on key's state under the lock. ok is false if the key is not
+// bound yet (f is not called).
+func (n *Node) read(key string, o typeOps, f func(v any)) (ok bool, err error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	obj := n.objects[key]
+	if obj == nil {
+		return false, nil
+	}
+	if obj.ops.tag() != o.tag() {
+		return false, fmt.Errorf("%w: %q is a %s, not a %s", ErrTypeMismatch, key, obj.ops.name(), o.name())
+	}
+	f(obj.val)
+	return true, nil
+}
+
+// notify wakes WaitFor callers and the watchers of key.
+func (n *Node) notify(key string) {
+	n.wake()
+	n.watchMu.Lock()
+	for w := range n.watchers {
+		if w.matches(key) {
+			w.mark(key)
+		}
+	}
+	n.watchMu.Unlock()
+}
+
+// wake wakes WaitFor callers.
+func (n *Node) wake() {
+	ch := make(chan struct{})
+	close(*n.changed.Swap(&ch))
+}
+
+// Keys returns the keys of all objects, sorted.
+func (n *Node) Keys() []string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return append([]string(nil), n.sortedKeysLocked()...)
+}
+
+func (n *Node) sortedKeysLocked() []string {
+	if n.keys == nil {
+		n.keys = make([]string, 0, len(n.objects))
+		for k := range n.objects {
+			n.keys = append(n.keys, k)
+		}
+		sort.Strings(n.keys)
+	}
+	return n.keys
+}

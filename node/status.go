@@ -1,0 +1,87 @@
+package node
+
+import "github.com/converge-crdt/converge/gossip"
+
+// Status is a snapshot of a node, for humans and monitoring. It marshals to
+// JSON.
+type Status struct {
+	Name      string         `json:"name"`
+	Epoch     uint64         `json:"epoch"`
+	ReplicaID string         `json:"replica_id"`
+	Addr      string         `json:"addr,omitempty"`
+	Closed    bool           `json:"closed"`
+	Root      uint64         `json:"root_digest"`
+	Members   []Member       `json:"members"`
+	Objects   []ObjectStatus `json:"objects"`
+	Counters  Counters       `json:"counters"`
+	Gossip    *gossip.Stats  `json:"gossip,omitempty"`
+	QueueLen  int            `json:"gossip_queue_len"`
+}
+
+// ObjectStatus describes one object.
+type ObjectStatus struct {
+	Key    string `json:"key"`
+	Type   string `json:"type"`
+	Tag    uint16 `json:"tag"`
+	Size   int    `json:"size"`   // encoded size in bytes
+	Digest uint64 `json:"digest"` // FNV-64a of the encoding
+}
+
+// Counters are the node's own counters. They only grow.
+type Counters struct {
+	Updates        uint64 `json:"updates"`         // local updates applied
+	Merged         uint64 `json:"merged"`          // received blobs that changed state
+	MergedNoop     uint64 `json:"merged_noop"`     // received blobs that changed nothing
+	DecodeErrors   uint64 `json:"decode_errors"`   // received blobs that failed to decode
+	TypeMismatches uint64 `json:"type_mismatches"` // received blobs of another type than their key
+	UnknownTypes   uint64 `json:"unknown_types"`   // received blobs of an unregistered type
+	PublishErrors  uint64 `json:"publish_errors"`  // deltas the gossip layer refused
+}
+
+// Counters returns the node's counters.
+func (n *Node) Counters() Counters {
+	m := &n.metrics
+	return Counters{
+		Updates:        m.updates.Load(),
+		Merged:         m.merged.Load(),
+		MergedNoop:     m.mergedNoop.Load(),
+		DecodeErrors:   m.decodeErrors.Load(),
+		TypeMismatches: m.typeMismatches.Load(),
+		UnknownTypes:   m.unknownTypes.Load(),
+		PublishErrors:  m.publishErrors.Load(),
+	}
+}
+
+// Status returns a snapshot of the node.
+func (n *Node) Status() Status {
+	root, keys := (*replica)(n).Digests()
+	st := Status{
+		Name:      n.cfg.name,
+		Epoch:     n.cfg.epoch,
+		ReplicaID: string(n.cfg.replica),
+		Addr:      n.Addr(),
+		Closed:    n.isClosed(),
+		Root:      root,
+		Members:   n.Members(),
+		Counters:  n.Counters(),
+		QueueLen:  n.QueueLen(),
+	}
+	n.mu.Lock()
+	st.Objects = make([]ObjectStatus, 0, len(keys))
+	for _, kd := range keys {
+		obj := n.objects[kd.Key]
+		if obj == nil {
+			continue // removed? objects are never removed; be safe
+		}
+		st.Objects = append(st.Objects, ObjectStatus{
+			Key: kd.Key, Type: obj.ops.name(), Tag: uint16(obj.ops.tag()),
+			Size: obj.size, Digest: kd.Digest,
+		})
+	}
+	n.mu.Unlock()
+	if n.net != nil {
+		gs := n.net.Stats()
+		st.Gossip = &gs
+	}
+	return st
+}
