@@ -1,0 +1,375 @@
+package crdt
+
+import (
+	"fmt"
+	"iter"
+	"maps"
+	"slices"
+	"strings"
+)
+
+// ORSet is an add-wins observed-remove set (the aworset of the delta-state
+// reference code; Almeida, Shoker, Baquero 2018). Each Add is an event named
+// by a fresh Dot; an element is in the set while at least one of its add
+// dots survives. Remove drops the dots the remover has observed, so an add
+// that a remove has not seen (a concurrent add) keeps the element: add wins.
+//
+// The state is a dot store (element → the dots of its live adds) plus a
+// CausalContext (every event this state has seen). A dot the context has
+// seen but the store does not hold was removed; no tombstones are kept, so
+// memory is bounded by the live elements plus the context, which compacts
+// to one counter per replica when events arrive without gaps.
+//
+// Invariants (kept by every method and checked by UnmarshalBinary):
+//   - every element in the store has at least one dot, its dots sorted by
+//     replica, then counter, without repetition;
+//   - every dot in the store is covered by the context;
+//   - no dot appears under two elements (a dot names one add event).
+//
+// E must be a type whose values equal themselves (no NaN floats) and that
+// msgpack can encode; MarshalBinary returns the msgpack error otherwise.
+//
+// The zero value is an empty set, ready to use. An ORSet is not safe for
+// concurrent use; the node package serialises access.
+type ORSet[E comparable] struct {
+	entries map[E]dotSet
+	ctx     CausalContext
+	// peak is the largest len(entries) since the map was last allocated.
+	// Go maps never shrink, so when the set falls to half of peak the map
+	// is rebuilt at its live size (see shrink).
+	peak int
+}
+
+var _ CRDT[*ORSet[string]] = (*ORSet[string])(nil)
+
+// dotSet holds the dots of one element. Nearly every element has exactly
+// one (concurrent adds of the same element are rare), so the first dot is
+// stored inline and only further dots go to a separate slice.
+//
+// Invariant: all dots, first then *more, are strictly increasing by
+// compareDots; more is nil or holds at least one dot.
+type dotSet struct {
+	first Dot
+	more  *[]Dot
+}
+
+func (s dotSet) len() int {
+	if s.more == nil {
+		return 1
+	}
+	return 1 + len(*s.more)
+}
+
+// appendTo appends the dots in order to buf.
+func (s dotSet) appendTo(buf []Dot) []Dot {
+	buf = append(buf, s.first)
+	if s.more != nil {
+		buf = append(buf, *s.more...)
+	}
+	return buf
+}
+
+func (s dotSet) has(d Dot) bool {
+	if s.first == d {
+		return true
+	}
+	return s.more != nil && slices.Contains(*s.more, d)
+}
+
+// clone returns a dotSet that shares no slice with s.
+func (s dotSet) clone() dotSet {
+	if s.more != nil {
+		more := slices.Clone(*s.more)
+		s.more = &more
+	}
+	return s
+}
+
+func (s dotSet) equal(o dotSet) bool {
+	if s.first != o.first || s.len() != o.len() {
+		return false
+	}
+	return s.more == nil || slices.Equal(*s.more, *o.more)
+}
+
+// makeDotSet builds a dotSet from sorted, distinct, non-empty ds, copying
+// it.
+func makeDotSet(ds []Dot) dotSet {
+	s := dotSet{first: ds[0]}
+	if len(ds) > 1 {
+		more := slices.Clone(ds[1:])
+		s.more = &more
+	}
+	return s
+}
+
+// NewORSet returns an empty set.
+func NewORSet[E comparable]() *ORSet[E] { return &ORSet[E]{} }
+
+// Add inserts e as a new add event of replica r and returns the delta. Like
+// aworset::add, it first drops e's current dots (the delta's context holds
+// them, so the add also supersedes the adds it observed) and then records
+// one fresh dot from the context. Afterwards e has exactly one dot.
+//
+// r must be this replica's own ID, non-empty and at most 256 bytes (the
+// longest the decoders accept), and e must equal itself (not a float NaN,
+// which no lookup could find). A dot made from a bad ID could never be
+// encoded for a peer to accept, so for such arguments Add records nothing
+// and returns an empty delta. It does not panic, because a replica ID is
+// configuration that the node package validates once when it starts; a bad
+// one reaching here is a programming error that the caller's tests reveal
+// (the element never appears), not a condition to crash a long-running
+// agent over.
+func (s *ORSet[E]) Add(r ReplicaID, e E) *ORSet[E] {
+	delta := NewORSet[E]()
+	if r == "" || len(r) > maxReplicaIDLen || e != e {
+		return delta
+	}
+	if old, ok := s.entries[e]; ok {
+		delta.ctx.Add(old.first)
+		if old.more != nil {
+			for _, d := range *old.more {
+				delta.ctx.Add(d)
+			}
+		}
+	}
+	d := s.ctx.Next(r)
+	delta.ctx.Add(d)
+	if s.entries == nil {
+		s.entries = make(map[E]dotSet)
+	}
+	s.entries[e] = dotSet{first: d}
+	s.peak = max(s.peak, len(s.entries))
+	delta.entries = map[E]dotSet{e: {first: d}}
+	delta.peak = 1
+	return delta
+}
+
+// Remove deletes e and returns the delta: no elements and a context holding
+// the dots of e that this replica has observed. Merged elsewhere, the delta
+// removes exactly those adds; an add it has not seen survives (add wins).
+// Removing an absent element changes nothing and returns an empty delta.
+func (s *ORSet[E]) Remove(e E) *ORSet[E] {
+	delta := NewORSet[E]()
+	old, ok := s.entries[e]
+	if !ok {
+		return delta
+	}
+	delta.ctx.Add(old.first)
+	if old.more != nil {
+		for _, d := range *old.more {
+			delta.ctx.Add(d)
+		}
+	}
+	delete(s.entries, e)
+	s.shrink()
+	return delta
+}
+
+// shrink reallocates the map at its live size once it has fallen to half
+// of its peak. A Go map keeps its buckets after deletes, so without this a
+// set that grew and then shrank would hold memory for elements it no longer
+// has. Rebuilding costs O(len) once per halving, so O(1) amortised per
+// removal.
+func (s *ORSet[E]) shrink() {
+	const minShrink = 64 // small maps are not worth rebuilding
+	if s.peak >= minShrink && 2*len(s.entries) <= s.peak {
+		s.entries = maps.Clone(s.entries)
+		s.peak = len(s.entries)
+	}
+}
+
+// Contains reports whether e is in the set.
+func (s *ORSet[E]) Contains(e E) bool {
+	_, ok := s.entries[e]
+	return ok
+}
+
+// Len returns the number of elements.
+func (s *ORSet[E]) Len() int { return len(s.entries) }
+
+// All yields the elements in an unspecified order that may differ between
+// calls, like ranging over a map: ordering the elements would cost a sort of
+// their encodings on every call, and most callers only test or collect. For
+// a sorted list of an ordered E use slices.Sorted(s.All()). The set must not
+// be modified during the iteration.
+func (s *ORSet[E]) All() iter.Seq[E] {
+	return func(yield func(E) bool) {
+		for e := range s.entries {
+			if !yield(e) {
+				return
+			}
+		}
+	}
+}
+
+// Merge joins other into s (the dot-kernel join): an element keeps each
+// dot that both sides hold, and each dot that one side holds and the other
+// side's context has not seen; a dot one side has seen and no longer holds
+// was removed there and stays removed. Then the contexts join. other is
+// neither mutated nor retained.
+func (s *ORSet[E]) Merge(other *ORSet[E]) {
+	if s == other {
+		return
+	}
+	sctx, octx := &s.ctx, &other.ctx
+	var buf [8]Dot
+	for e, ds := range s.entries {
+		ods, inOther := other.entries[e]
+		if !inOther {
+			if ds.more == nil {
+				if octx.Contains(ds.first) {
+					delete(s.entries, e)
+				}
+				continue
+			}
+		} else if ds.more == nil && ods.more == nil {
+			// The common case: one dot on each side.
+			if ds.first == ods.first {
+				continue
+			}
+			keepMine := !octx.Contains(ds.first)
+			keepTheirs := !sctx.Contains(ods.first)
+			switch {
+			case keepMine && keepTheirs:
+				pair := buf[:0]
+				pair = append(pair, ds.first, ods.first)
+				slices.SortFunc(pair, compareDots)
+				s.entries[e] = makeDotSet(pair)
+			case keepMine:
+			case keepTheirs:
+				s.entries[e] = dotSet{first: ods.first}
+			default:
+				delete(s.entries, e)
+			}
+			continue
+		}
+		// General case: several dots on at least one side.
+		var abuf [8]Dot
+		out := buf[:0]
+		changed := false
+		for _, d := range ds.appendTo(abuf[:0]) {
+			if (inOther && ods.has(d)) || !octx.Contains(d) {
+				out = append(out, d)
+			} else {
+				changed = true
+			}
+		}
+		if inOther {
+			var obuf [8]Dot
+			for _, d := range ods.appendTo(obuf[:0]) {
+				if !sctx.Contains(d) { // unseen by s, so not in ds either
+					out = append(out, d)
+					changed = true
+				}
+			}
+		}
+		switch {
+		case len(out) == 0:
+			delete(s.entries, e)
+		case changed:
+			slices.SortFunc(out, compareDots)
+			s.entries[e] = makeDotSet(out)
+		}
+	}
+	for e, ods := range other.entries {
+		if _, ok := s.entries[e]; ok {
+			continue // joined above
+		}
+		// Absent from s: either s never saw it (its dots are outside s's
+		// context and come in) or s removed it, or the loop above dropped
+		// it, in which case the dots s has seen stay out. Only dots unseen
+		// by s are new.
+		if ods.more == nil {
+			if !sctx.Contains(ods.first) {
+				if s.entries == nil {
+					s.entries = make(map[E]dotSet, len(other.entries))
+				}
+				s.entries[e] = ods
+			}
+			continue
+		}
+		var obuf [8]Dot
+		out := buf[:0]
+		for _, d := range ods.appendTo(obuf[:0]) {
+			if !sctx.Contains(d) {
+				out = append(out, d)
+			}
+		}
+		if len(out) > 0 {
+			if s.entries == nil {
+				s.entries = make(map[E]dotSet, len(other.entries))
+			}
+			s.entries[e] = makeDotSet(out) // copies: never retain other's slice
+		}
+	}
+	s.ctx.Merge(octx)
+	s.peak = max(s.peak, len(s.entries))
+	s.shrink()
+}
+
+// Clone returns a deep copy of s that shares nothing mutable with it.
+func (s *ORSet[E]) Clone() *ORSet[E] {
+	c := &ORSet[E]{ctx: *s.ctx.Clone()}
+	if len(s.entries) > 0 {
+		c.entries = maps.Clone(s.entries)
+		for e, ds := range c.entries {
+			if ds.more != nil {
+				c.entries[e] = ds.clone()
+			}
+		}
+	}
+	c.peak = len(c.entries)
+	return c
+}
+
+// Equal reports lattice equality: the same elements with the same dots and
+// the same causal context. Two sets with the same elements can differ, for
+// example when one has seen a remove the other has not.
+func (s *ORSet[E]) Equal(other *ORSet[E]) bool {
+	if len(s.entries) != len(other.entries) || !s.ctx.Equal(&other.ctx) {
+		return false
+	}
+	for e, ds := range s.entries {
+		ods, ok := other.entries[e]
+		if !ok || !ds.equal(ods) {
+			return false
+		}
+	}
+	return true
+}
+
+// String formats the state deterministically: the elements with their dots,
+// ordered by their %v form (then by first dot), and the context, for
+// example {a:[r1:1] b:[r1:2 r2:1] | {vv:[r1:2 r2:1] cloud:[]}}.
+func (s *ORSet[E]) String() string {
+	type item struct {
+		text string
+		ds   dotSet
+	}
+	items := make([]item, 0, len(s.entries))
+	for e, ds := range s.entries {
+		items = append(items, item{fmt.Sprint(e), ds})
+	}
+	slices.SortFunc(items, func(a, b item) int {
+		if c := strings.Compare(a.text, b.text); c != 0 {
+			return c
+		}
+		return compareDots(a.ds.first, b.ds.first)
+	})
+	var sb strings.Builder
+	sb.WriteByte('{')
+	for i, it := range items {
+		if i > 0 {
+			sb.WriteByte(' ')
+		}
+		fmt.Fprintf(&sb, "%s:%v", it.text, it.ds.appendTo(nil))
+	}
+	if len(items) > 0 {
+		sb.WriteByte(' ')
+	}
+	sb.WriteString("| ")
+	sb.WriteString(s.ctx.String())
+	sb.WriteByte('}')
+	return sb.String()
+}
