@@ -1,0 +1,138 @@
+package gossip
+
+import (
+	"time"
+
+	"github.com/hashicorp/memberlist"
+)
+
+// Anti-entropy repairs whatever pushes and broadcasts missed. Every
+// AntiEntropyInterval a node A starts a round with one random peer B:
+//
+//	A -> B  MsgRoot     A's root digest (one small packet)
+//	B       equal root: done. A round between agreeing nodes costs one packet.
+//	B -> A  MsgDigests  B's per-key digests (final=false)
+//	A -> B  MsgWant     keys B has that A lacks or holds differently
+//	A -> B  MsgDigests  A's digests of keys B lacks or holds differently (final=true)
+//	B -> A  MsgWant     keys of those that B wants
+//	both    MsgState    the full state of wanted keys, chunked when large
+//
+// Every state moves because its receiver asked for it, so a receiver that
+// hears from many peers at once (a new node, a healed partition) asks for
+// each key from one of them only (wants), instead of being sent the whole
+// state by each.
+
+// wantTTL is how long a requested key is not requested again from another
+// peer, unless it arrives first.
+func (g *Gossip) wantTTL() time.Duration { return 5 * g.cfg.AntiEntropyInterval }
+
+// antiEntropyLoop starts periodic rounds with random peers, and requested
+// rounds with given peers (after a join, when a member joins).
+func (g *Gossip) antiEntropyLoop() {
+	defer g.wg.Done()
+	tick := time.NewTicker(g.cfg.AntiEntropyInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-g.done:
+			return
+		case <-tick.C:
+			g.startRound("")
+		case peer := <-g.rounds:
+			g.startRound(peer)
+		}
+	}
+}
+
+// startRound sends our root digest to peer, or to a random peer if "".
+func (g *Gossip) startRound(peer string) {
+	var to *memberlist.Node
+	if peer == "" {
+		ps := g.randomPeers(1, "")
+		if len(ps) == 0 {
+			return
+		}
+		to = ps[0]
+	} else if to = g.member(peer); to == nil {
+		return
+	}
+	root, keys := g.r.Digests()
+	g.stats.aeRounds.Add(1)
+	g.sendPacket(to, MsgRoot, appendRoot(nil, g.cfg.Origin, rootMsg{Root: root, Keys: uint64(len(keys))}))
+}
+
+// send sends a small message as a packet and a large one over a stream.
+func (g *Gossip) send(to *memberlist.Node, t MsgType, msg []byte) {
+	if len(msg) <= g.budget {
+		g.sendPacket(to, t, msg)
+		return
+	}
+	g.queueSend(sendJob{to: to, typ: t, msg: msg})
+}
+
+// onRoot answers a round: nothing if the roots agree, else our digests.
+func (g *Gossip) onRoot(from Origin, m rootMsg) {
+	root, keys := g.r.Digests()
+	if root == m.Root {
+		g.stats.aeEqual.Add(1)
+		return
+	}
+	to := g.member(from.Name)
+	if to == nil {
+		return
+	}
+	g.send(to, MsgDigests, appendDigests(nil, g.cfg.Origin, digestsMsg{Keys: keys}))
+}
+
+// onDigests asks for the keys where the peer's state differs from ours and,
+// unless the list was itself a reply, tells the peer which of our keys
+// differ from its so it can ask for them.
+func (g *Gossip) onDigests(from Origin, m digestsMsg) {
+	to := g.member(from.Name)
+	if to == nil {
+		return
+	}
+	_, keys := g.r.Digests()
+	mine := make(map[string]uint64, len(keys))
+	for _, kd := range keys {
+		mine[kd.Key] = kd.Digest
+	}
+	now := time.Now()
+	var want []string
+	theirs := make(map[string]uint64, len(m.Keys))
+	for _, kd := range m.Keys {
+		theirs[kd.Key] = kd.Digest
+		if d, ok := mine[kd.Key]; ok && d == kd.Digest {
+			continue
+		}
+		if until, ok := g.wants[kd.Key]; ok && now.Before(until) {
+			continue
+		}
+		g.wants[kd.Key] = now.Add(g.wantTTL())
+		want = append(want, kd.Key)
+	}
+	if len(want) > 0 {
+		g.send(to, MsgWant, appendWant(nil, g.cfg.Origin, want))
+	}
+	if m.Final {
+		return
+	}
+	var differ []KeyDigest
+	for _, kd := range keys {
+		if d, ok := theirs[kd.Key]; !ok || d != kd.Digest {
+			differ = append(differ, kd)
+		}
+	}
+	if len(differ) > 0 {
+		g.send(to, MsgDigests, appendDigests(nil, g.cfg.Origin, digestsMsg{Final: true, Keys: differ}))
+	}
+}
+
+// onWant sends the requested keys' state, from a sender goroutine.
+func (g *Gossip) onWant(from Origin, keys []string) {
+	to := g.member(from.Name)
+	if to == nil || len(keys) == 0 {
+		return
+	}
+	g.queueSend(sendJob{to: to, typ: MsgState, keys: keys})
+}

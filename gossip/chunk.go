@@ -1,0 +1,144 @@
+package gossip
+
+import (
+	"fmt"
+	"time"
+)
+
+// Chunking. memberlist refuses stream messages over 20 MiB, and one key's
+// state can be bigger. A message larger than ChunkSize is sent as MsgChunk
+// pieces (transfer id, seq, total, size) and reassembled whole before it is
+// decoded. Only whole messages are ever merged: merging part of a causal
+// object (say, its context before its elements) would lose the elements.
+
+// chunkOverhead bounds the encoded size of a chunk message minus its data.
+func chunkOverhead(from Origin) int {
+	return 2 + 10 + len(from.Name) + 10 + 8 + 3*10 + 10
+}
+
+// splitMessage cuts msg into chunk messages of at most chunkSize bytes each.
+func splitMessage(from Origin, id uint64, msg []byte, chunkSize int) [][]byte {
+	per := chunkSize - chunkOverhead(from)
+	total := (len(msg) + per - 1) / per
+	out := make([][]byte, 0, total)
+	for seq := 0; seq < total; seq++ {
+		lo := seq * per
+		hi := min(lo+per, len(msg))
+		out = append(out, appendChunk(nil, from, chunkMsg{
+			ID: id, Seq: uint32(seq), Total: uint32(total), Size: uint64(len(msg)), Data: msg[lo:hi],
+		}))
+	}
+	return out
+}
+
+// maxTransfers bounds the number of concurrent incomplete transfers.
+const maxTransfers = 256
+
+// transferKey names a transfer: ids are only unique per sender.
+type transferKey struct {
+	from Origin
+	id   uint64
+}
+
+// transfer is one message being reassembled.
+type transfer struct {
+	size  uint64
+	total uint32
+	parts map[uint32][]byte
+	have  uint64 // bytes in parts
+	last  time.Time
+}
+
+// reassembler collects chunks. It is owned by the worker goroutine and needs
+// no lock. Memory is bounded: a transfer's size must be within maxBlob, the
+// bytes held by all transfers within maxBytes, and nothing is allocated for
+// a transfer beyond the chunk bytes actually received.
+type reassembler struct {
+	maxBlob  uint64
+	maxBytes uint64
+	timeout  time.Duration
+
+	transfers map[transferKey]*transfer
+	held      uint64 // bytes in all transfers
+}
+
+func newReassembler(maxBlob int, maxBytes int64, timeout time.Duration) *reassembler {
+	return &reassembler{
+		maxBlob:   uint64(maxBlob),
+		maxBytes:  uint64(maxBytes),
+		timeout:   timeout,
+		transfers: make(map[transferKey]*transfer),
+	}
+}
+
+// add records one chunk. It returns the whole message when c completes it,
+// and an error (wrapping ErrDecode or ErrTooLarge) when c is inconsistent
+// with its transfer or over a limit; the transfer is then dropped.
+func (ra *reassembler) add(from Origin, c chunkMsg, now time.Time) ([]byte, error) {
+	k := transferKey{from, c.ID}
+	t := ra.transfers[k]
+	if t == nil {
+		switch {
+		case c.Size > ra.maxBlob:
+			return nil, fmt.Errorf("%w: chunked message of %d bytes over MaxBlob %d", ErrTooLarge, c.Size, ra.maxBlob)
+		case uint64(c.Total) > c.Size:
+			return nil, fmt.Errorf("%w: %d chunks for %d bytes", ErrDecode, c.Total, c.Size)
+		case len(ra.transfers) >= maxTransfers:
+			return nil, fmt.Errorf("%w: %d transfers in progress", ErrTooLarge, len(ra.transfers))
+		}
+		t = &transfer{size: c.Size, total: c.Total, parts: make(map[uint32][]byte)}
+		ra.transfers[k] = t
+	}
+	fail := func(err error) ([]byte, error) {
+		ra.drop(k)
+		return nil, err
+	}
+	switch {
+	case c.Size != t.size || c.Total != t.total:
+		return fail(fmt.Errorf("%w: chunk %d/%d size %d disagrees with transfer %d/%d", ErrDecode, c.Seq, c.Total, c.Size, t.total, t.size))
+	case t.parts[c.Seq] != nil:
+		return fail(fmt.Errorf("%w: chunk %d repeated", ErrDecode, c.Seq))
+	case t.have+uint64(len(c.Data)) > t.size:
+		return fail(fmt.Errorf("%w: chunks exceed message size %d", ErrDecode, t.size))
+	case ra.held+uint64(len(c.Data)) > ra.maxBytes:
+		return fail(fmt.Errorf("%w: reassembly holds %d bytes, limit %d", ErrTooLarge, ra.held, ra.maxBytes))
+	case len(c.Data) == 0:
+		return fail(fmt.Errorf("%w: empty chunk %d", ErrDecode, c.Seq))
+	}
+	t.parts[c.Seq] = c.Data
+	t.have += uint64(len(c.Data))
+	ra.held += uint64(len(c.Data))
+	t.last = now
+	if uint32(len(t.parts)) < t.total {
+		return nil, nil
+	}
+	if t.have != t.size {
+		return fail(fmt.Errorf("%w: %d chunks hold %d bytes, want %d", ErrDecode, t.total, t.have, t.size))
+	}
+	msg := make([]byte, 0, t.size)
+	for seq := uint32(0); seq < t.total; seq++ {
+		msg = append(msg, t.parts[seq]...)
+	}
+	ra.drop(k)
+	return msg, nil
+}
+
+func (ra *reassembler) drop(k transferKey) {
+	if t := ra.transfers[k]; t != nil {
+		ra.held -= t.have
+		delete(ra.transfers, k)
+	}
+}
+
+// expire drops transfers idle for longer than the timeout and returns how
+// many it dropped.
+func (ra *reassembler) expire(now time.Time) int {
+	n := 0
+	for k, t := range ra.transfers {
+		if now.Sub(t.last) > ra.timeout {
+			ra.drop(k)
+			n++
+		}
+	}
+	return n
+}

@@ -1,0 +1,298 @@
+package gossip
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/memberlist"
+)
+
+// Config configures a Gossip. Start from DefaultConfig; New fills zero
+// durations, depths and sizes with the defaults below and rejects negative
+// ones. New never mutates the Config or the memberlist.Config it points to.
+type Config struct {
+	// Origin identifies this replica. Origin.Name is also the memberlist
+	// node name and must be unique in the cluster; Origin.Epoch travels in
+	// every message header and in the node metadata (Member.Epoch).
+	Origin Origin
+
+	// BindAddr and BindPort are where memberlist listens (UDP and TCP).
+	// An empty BindAddr means 127.0.0.1; BindPort 0 picks a free port.
+	// Ignored when Transport is set.
+	BindAddr string
+	BindPort int
+
+	// AdvertiseAddr and AdvertisePort are the address peers use to reach
+	// this node, if it differs from the bind address (NAT, containers).
+	// Empty/0 means the bind address.
+	AdvertiseAddr string
+	AdvertisePort int
+
+	// Join lists seed addresses ("host:port" or "name/host:port"). They are
+	// joined in the background at start, and again by the rejoin loop
+	// whenever this node is alone.
+	Join []string
+
+	// SecretKey enables memberlist encryption (AES-GCM) with this key of
+	// 16, 24 or 32 bytes. Nodes without the same key can neither join nor
+	// inject messages. Nil disables encryption.
+	SecretKey []byte
+
+	// Label is memberlist's cluster label: packets and streams with another
+	// label are dropped. Empty means no label.
+	Label string
+
+	// Memberlist is a base memberlist config for tuning (timings, retransmit
+	// multiplier, ...). Nil means memberlist.DefaultLANConfig(). It is
+	// copied; the fields that this Config owns (name, addresses, transport,
+	// delegates, logger, key, label) are overwritten in the copy.
+	Memberlist *memberlist.Config
+
+	// Transport replaces memberlist's UDP/TCP transport, for tests (an
+	// in-memory network, a lossy or partitioned wrapper).
+	Transport memberlist.NodeAwareTransport
+
+	// Logger receives gossip's logs and memberlist's own log lines (at the
+	// level memberlist tags them with). Nil discards both.
+	Logger *slog.Logger
+
+	// AntiEntropyInterval is the time between anti-entropy rounds with one
+	// random peer. A round costs one small packet when states agree.
+	AntiEntropyInterval time.Duration
+
+	// PushFanout is how many random peers a new delta is pushed to at
+	// once, by the publisher and by every node that learned from it.
+	PushFanout int
+
+	// RejoinInterval is the time between checks for members that were seen
+	// but are no longer alive; their last addresses are re-joined, so
+	// partitions longer than memberlist's GossipToTheDeadTime heal.
+	RejoinInterval time.Duration
+
+	// InboundQueueDepth and InboundQueueBytes bound the received messages
+	// waiting for the worker. Messages that do not fit are dropped and
+	// counted (anti-entropy repairs the loss).
+	InboundQueueDepth int
+	InboundQueueBytes int64
+
+	// SendQueueDepth bounds reliable sends waiting for a sender goroutine;
+	// SendWorkers is how many such goroutines run.
+	SendQueueDepth int
+	SendWorkers    int
+
+	// MaxBlob is the largest message (including one reassembled from
+	// chunks) this node sends or accepts. A single key's state must fit.
+	MaxBlob int
+
+	// MaxReassemblyBytes bounds the bytes held by incomplete chunked
+	// transfers; a transfer that would exceed it is dropped.
+	MaxReassemblyBytes int64
+
+	// ChunkSize is the largest stream message; bigger ones are split into
+	// chunks and reassembled before use. It must stay well under
+	// memberlist's 20 MiB stream limit.
+	ChunkSize int
+
+	// TransferTimeout drops an incomplete chunked transfer that saw no new
+	// chunk for this long, and lets a key requested from one peer be
+	// requested from another.
+	TransferTimeout time.Duration
+
+	// LeaveTimeout bounds how long Close waits for the leave message to be
+	// gossiped.
+	LeaveTimeout time.Duration
+}
+
+// Defaults used by DefaultConfig and for zero fields.
+const (
+	DefaultAntiEntropyInterval = time.Second
+	DefaultPushFanout          = 3
+	DefaultRejoinInterval      = 10 * time.Second
+	DefaultInboundQueueDepth   = 1024
+	DefaultInboundQueueBytes   = 512 << 20
+	DefaultSendQueueDepth      = 256
+	DefaultSendWorkers         = 2
+	DefaultMaxBlob             = 256 << 20
+	DefaultMaxReassemblyBytes  = 512 << 20
+	DefaultChunkSize           = 4 << 20
+	DefaultTransferTimeout     = 30 * time.Second
+	DefaultLeaveTimeout        = time.Second
+
+	// maxStreamMsg is memberlist's limit on a received stream user
+	// message (maxUserMsgBytes in net.go).
+	maxStreamMsg = 20 << 20
+)
+
+// DefaultConfig returns a config for a node named name on loopback, on a free
+// port, with memberlist's LAN timings.
+func DefaultConfig(name string) Config {
+	return Config{
+		Origin:              Origin{Name: name},
+		BindAddr:            "127.0.0.1",
+		Memberlist:          memberlist.DefaultLANConfig(),
+		AntiEntropyInterval: DefaultAntiEntropyInterval,
+		PushFanout:          DefaultPushFanout,
+		RejoinInterval:      DefaultRejoinInterval,
+		InboundQueueDepth:   DefaultInboundQueueDepth,
+		InboundQueueBytes:   DefaultInboundQueueBytes,
+		SendQueueDepth:      DefaultSendQueueDepth,
+		SendWorkers:         DefaultSendWorkers,
+		MaxBlob:             DefaultMaxBlob,
+		MaxReassemblyBytes:  DefaultMaxReassemblyBytes,
+		ChunkSize:           DefaultChunkSize,
+		TransferTimeout:     DefaultTransferTimeout,
+		LeaveTimeout:        DefaultLeaveTimeout,
+	}
+}
+
+// normalize returns a copy with defaults filled in, or an error naming the
+// first invalid field.
+func (c Config) normalize() (Config, error) {
+	bad := func(format string, args ...any) (Config, error) {
+		return c, fmt.Errorf("%w: "+format, append([]any{ErrConfig}, args...)...)
+	}
+	if c.Origin.Name == "" {
+		return bad("Origin.Name is empty")
+	}
+	if len(c.Origin.Name) > maxNameLen {
+		return bad("Origin.Name is %d bytes, limit %d", len(c.Origin.Name), maxNameLen)
+	}
+	if c.BindPort < 0 || c.BindPort > 65535 || c.AdvertisePort < 0 || c.AdvertisePort > 65535 {
+		return bad("port out of range")
+	}
+	switch len(c.SecretKey) {
+	case 0, 16, 24, 32:
+	default:
+		return bad("SecretKey is %d bytes, want 16, 24 or 32", len(c.SecretKey))
+	}
+	if len(c.Label) > 255 {
+		return bad("Label is %d bytes, limit 255", len(c.Label))
+	}
+	if c.BindAddr == "" {
+		c.BindAddr = "127.0.0.1"
+	}
+	durations := []struct {
+		name string
+		p    *time.Duration
+		def  time.Duration
+	}{
+		{"AntiEntropyInterval", &c.AntiEntropyInterval, DefaultAntiEntropyInterval},
+		{"RejoinInterval", &c.RejoinInterval, DefaultRejoinInterval},
+		{"TransferTimeout", &c.TransferTimeout, DefaultTransferTimeout},
+		{"LeaveTimeout", &c.LeaveTimeout, DefaultLeaveTimeout},
+	}
+	for _, d := range durations {
+		if *d.p < 0 {
+			return bad("%s is negative", d.name)
+		}
+		if *d.p == 0 {
+			*d.p = d.def
+		}
+	}
+	ints := []struct {
+		name string
+		p    *int
+		def  int
+	}{
+		{"PushFanout", &c.PushFanout, DefaultPushFanout},
+		{"InboundQueueDepth", &c.InboundQueueDepth, DefaultInboundQueueDepth},
+		{"SendQueueDepth", &c.SendQueueDepth, DefaultSendQueueDepth},
+		{"SendWorkers", &c.SendWorkers, DefaultSendWorkers},
+		{"MaxBlob", &c.MaxBlob, DefaultMaxBlob},
+		{"ChunkSize", &c.ChunkSize, DefaultChunkSize},
+	}
+	for _, d := range ints {
+		if *d.p < 0 {
+			return bad("%s is negative", d.name)
+		}
+		if *d.p == 0 {
+			*d.p = d.def
+		}
+	}
+	if c.InboundQueueBytes < 0 || c.MaxReassemblyBytes < 0 {
+		return bad("InboundQueueBytes or MaxReassemblyBytes is negative")
+	}
+	if c.InboundQueueBytes == 0 {
+		c.InboundQueueBytes = DefaultInboundQueueBytes
+	}
+	if c.MaxReassemblyBytes == 0 {
+		c.MaxReassemblyBytes = DefaultMaxReassemblyBytes
+	}
+	if c.ChunkSize < 1024 || c.ChunkSize > maxStreamMsg/2 {
+		return bad("ChunkSize %d not in [1 KiB, %d]", c.ChunkSize, maxStreamMsg/2)
+	}
+	if c.MaxReassemblyBytes < int64(c.MaxBlob) {
+		return bad("MaxReassemblyBytes %d below MaxBlob %d", c.MaxReassemblyBytes, c.MaxBlob)
+	}
+	c.Join = append([]string(nil), c.Join...)
+	c.SecretKey = append([]byte(nil), c.SecretKey...)
+	if len(c.SecretKey) == 0 {
+		c.SecretKey = nil
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c, nil
+}
+
+// memberlistConfig builds the memberlist config: a copy of the base with the
+// fields this package owns set.
+func (c Config) memberlistConfig(d *delegate) *memberlist.Config {
+	var mc memberlist.Config
+	if c.Memberlist != nil {
+		mc = *c.Memberlist
+	} else {
+		mc = *memberlist.DefaultLANConfig()
+	}
+	mc.Name = c.Origin.Name
+	mc.BindAddr = c.BindAddr
+	mc.BindPort = c.BindPort
+	mc.AdvertiseAddr = c.AdvertiseAddr
+	mc.AdvertisePort = c.AdvertisePort
+	if c.Transport != nil {
+		mc.Transport = c.Transport
+	}
+	if c.SecretKey != nil {
+		// memberlist would add the key to a Keyring we were given, which
+		// belongs to the caller; let it build its own from SecretKey.
+		mc.SecretKey = c.SecretKey
+		mc.Keyring = nil
+	}
+	mc.Label = c.Label
+	mc.Delegate = d
+	mc.Events = (*eventDelegate)(d)
+	mc.LogOutput = nil
+	mc.Logger = log.New(&slogWriter{l: c.Logger.With("component", "memberlist")}, "", 0)
+	return &mc
+}
+
+// slogWriter turns memberlist's "[LEVEL] memberlist: msg" lines into slog
+// records, so its output goes where the user's logs go.
+type slogWriter struct{ l *slog.Logger }
+
+func (w *slogWriter) Write(p []byte) (int, error) {
+	line := strings.TrimSpace(string(p))
+	level := slog.LevelInfo
+	for _, lv := range []struct {
+		tag   string
+		level slog.Level
+	}{
+		{"[DEBUG]", slog.LevelDebug}, {"[INFO]", slog.LevelInfo},
+		{"[WARN]", slog.LevelWarn}, {"[ERR]", slog.LevelError}, {"[ERROR]", slog.LevelError},
+	} {
+		if rest, ok := strings.CutPrefix(line, lv.tag); ok {
+			level, line = lv.level, strings.TrimSpace(rest)
+			break
+		}
+	}
+	line = strings.TrimPrefix(line, "memberlist: ")
+	w.l.Log(context.Background(), level, line)
+	return len(p), nil
+}
+
+var _ io.Writer = (*slogWriter)(nil)

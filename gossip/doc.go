@@ -1,0 +1,48 @@
+// Package gossip replicates keyed state between processes over
+// hashicorp/memberlist.
+//
+// gossip moves opaque blobs. It never sees a CRDT type: a Replica (the node
+// package's, or a test fake) lists keys with digests, encodes a key's state,
+// merges a received blob and reports whether that changed anything, and
+// joins two deltas for a key into one. Because merges are joins in a
+// semilattice (Shapiro et al. 2011; Almeida, Shoker, Baquero 2018: delta-state
+// CRDTs), duplicated, reordered or re-sent blobs are harmless, which is what
+// lets every mechanism below be best-effort.
+//
+// Three mechanisms carry updates:
+//
+//   - Push. Publish sends a local delta at once to PushFanout random peers
+//     (one UDP packet each). A peer whose state the delta changed pushes it
+//     on to PushFanout others. A delta that changes nothing stops there:
+//     novelty is the stop signal, so forwarding needs no sequence numbers.
+//   - Broadcast. The delta is also queued as a memberlist broadcast,
+//     piggybacked on memberlist's gossip packets and retransmitted
+//     RetransmitMult*log(N+1) times. memberlist does not forward user
+//     broadcasts, so receivers that learned something queue it again.
+//     Queued deltas for one key are joined into one. Deltas larger than a
+//     packet (memberlist silently never sends an oversize broadcast) go to
+//     the fanout peers over TCP streams instead.
+//   - Anti-entropy. Every AntiEntropyInterval a node sends its root digest
+//     to a random peer; if the roots differ they exchange per-key digests
+//     and each asks for the keys it lacks or holds differently. Equal
+//     replicas pay one small packet per round. States larger than a stream
+//     message are chunked and reassembled before they are merged, so a
+//     single key can exceed memberlist's 20 MiB limit.
+//
+// A rejoin loop re-joins members that were seen but are gone, so partitions
+// longer than memberlist's GossipToTheDeadTime heal. Encryption (SecretKey)
+// and a cluster label (Label) are memberlist's own.
+//
+// Every message starts with a versioned header carrying the sender's Origin
+// (name and epoch), since memberlist does not say who sent a message. All
+// decoding is bounded by the bytes received; bad input is counted in Stats,
+// logged, and dropped.
+//
+// memberlist callbacks never block: received bytes are copied into a bounded
+// queue served by one worker goroutine, which is the only caller of
+// Replica.Merge. Reliable sends run on a few sender goroutines. Close waits
+// for all of them.
+//
+// The gossiptest package has a fake Replica and in-memory, lossy and
+// partitionable transports for tests and benchmarks.
+package gossip

@@ -1,0 +1,435 @@
+package gossip
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/memberlist"
+)
+
+// Gossip replicates a Replica's keyed blobs over memberlist. Create it with
+// New and stop it with Close. All methods are safe for concurrent use.
+type Gossip struct {
+	cfg Config // normalized; read-only after New
+	r   Replica
+	log *slog.Logger
+
+	// ml is set once in New. Callbacks can run before it is set (during
+	// memberlist.Create), so they read mlp instead.
+	ml  *memberlist.Memberlist
+	mlp atomic.Pointer[memberlist.Memberlist]
+
+	bq     *broadcastQueue
+	budget int // largest message that fits a gossip packet
+	stats  counters
+	peers  peerBook
+
+	inbound      chan inMsg
+	inboundBytes atomic.Int64
+	sends        chan sendJob
+	rounds       chan string // anti-entropy requests: peer name, "" = random
+
+	// Owned by the worker goroutine.
+	reasm *reassembler
+	wants map[string]time.Time // keys requested, until when
+
+	closeOnce sync.Once
+	done      chan struct{} // closed by Close
+	wg        sync.WaitGroup
+
+	// mu orders wg.Add in Join against wg.Wait in Close.
+	mu      sync.Mutex
+	closing bool // guarded by mu
+}
+
+// Member is a live member of the cluster.
+type Member struct {
+	Name  string
+	Addr  string // host:port
+	Epoch uint64
+}
+
+// New starts memberlist with cfg and the gossip goroutines around r. It does
+// not join anyone except, in the background, cfg.Join.
+func New(cfg Config, r Replica) (*Gossip, error) {
+	if r == nil {
+		return nil, fmt.Errorf("%w: nil Replica", ErrConfig)
+	}
+	cfg, err := cfg.normalize()
+	if err != nil {
+		return nil, err
+	}
+	g := &Gossip{
+		cfg:     cfg,
+		r:       r,
+		log:     cfg.Logger.With("node", cfg.Origin.Name),
+		inbound: make(chan inMsg, cfg.InboundQueueDepth),
+		sends:   make(chan sendJob, cfg.SendQueueDepth),
+		rounds:  make(chan string, 64),
+		reasm:   newReassembler(cfg.MaxBlob, cfg.MaxReassemblyBytes, cfg.TransferTimeout),
+		wants:   make(map[string]time.Time),
+		done:    make(chan struct{}),
+	}
+	mc := cfg.memberlistConfig((*delegate)(g))
+	g.budget = packetBudget(mc)
+	if g.budget < 64 {
+		return nil, fmt.Errorf("%w: UDPBufferSize %d leaves no room for messages", ErrConfig, mc.UDPBufferSize)
+	}
+	g.bq = &broadcastQueue{r: r, origin: cfg.Origin, budget: g.budget, stats: &g.stats}
+	g.bq.q.RetransmitMult = mc.RetransmitMult
+	g.bq.q.NumNodes = func() int {
+		if ml := g.mlp.Load(); ml != nil {
+			return ml.NumMembers()
+		}
+		return 1
+	}
+	g.peers.addSeeds(cfg.Join)
+
+	ml, err := memberlist.Create(mc)
+	if err != nil {
+		return nil, fmt.Errorf("gossip: start memberlist: %w", err)
+	}
+	g.ml = ml
+	g.mlp.Store(ml)
+
+	g.wg.Add(3 + cfg.SendWorkers)
+	go g.worker()
+	go g.antiEntropyLoop()
+	go g.rejoinLoop()
+	for range cfg.SendWorkers {
+		go g.sender()
+	}
+	return g, nil
+}
+
+// packetBudget is the largest user message memberlist will piggyback on a
+// gossip packet: UDPBufferSize minus the compound header, the label header
+// and per-message overheads (net.go: compoundHeaderOverhead,
+// compoundOverhead, userMsgOverhead), with a little slack. Broadcasts over
+// it are silently never sent by memberlist.
+func packetBudget(mc *memberlist.Config) int {
+	label := 0
+	if mc.Label != "" {
+		label = 2 + len(mc.Label)
+	}
+	return mc.UDPBufferSize - label - 2 - 2 - 1 - 16
+}
+
+// Origin returns this node's identity.
+func (g *Gossip) Origin() Origin { return g.cfg.Origin }
+
+// PacketBudget returns the largest delta message sent as a packet; bigger
+// deltas go over streams.
+func (g *Gossip) PacketBudget() int { return g.budget }
+
+// Join joins the cluster through addrs ("host:port" or "name/host:port") and
+// returns how many nodes it reached. The addresses are remembered for the
+// rejoin loop. A successful join starts an anti-entropy round at once.
+func (g *Gossip) Join(ctx context.Context, addrs ...string) (int, error) {
+	if g.isClosed() {
+		return 0, ErrClosed
+	}
+	if len(addrs) == 0 {
+		return 0, fmt.Errorf("%w: no addresses", ErrNoPeers)
+	}
+	g.peers.addSeeds(addrs)
+	type result struct {
+		n   int
+		err error
+	}
+	ch := make(chan result, 1)
+	g.mu.Lock()
+	if g.closing {
+		g.mu.Unlock()
+		return 0, ErrClosed
+	}
+	g.wg.Add(1)
+	g.mu.Unlock()
+	go func() {
+		defer g.wg.Done()
+		n, err := g.ml.Join(addrs)
+		ch <- result{n, err}
+	}()
+	select {
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	case res := <-ch:
+		if res.n > 0 {
+			g.requestRound("")
+		}
+		if res.n == 0 {
+			if res.err == nil {
+				res.err = ErrNoPeers
+			}
+			return 0, fmt.Errorf("gossip: join %v: %w", addrs, res.err)
+		}
+		return res.n, nil
+	}
+}
+
+// Publish sends a local update's delta for key. The replica must already
+// hold it (gossip does not merge it locally). The delta is pushed at once to
+// PushFanout random peers and queued as a broadcast; a delta over the packet
+// budget goes to those peers over streams instead. Anti-entropy repairs
+// whatever is lost.
+func (g *Gossip) Publish(key string, delta []byte) error {
+	if g.isClosed() {
+		return ErrClosed
+	}
+	if key == "" {
+		return ErrEmptyKey
+	}
+	if len(key) > maxKeyLen {
+		return fmt.Errorf("%w: key of %d bytes, limit %d", ErrTooLarge, len(key), maxKeyLen)
+	}
+	g.spread(key, delta, "")
+	return nil
+}
+
+// spread pushes a delta to fanout peers other than except and queues it.
+func (g *Gossip) spread(key string, delta []byte, except string) {
+	msg := appendDelta(nil, g.cfg.Origin, key, delta)
+	if len(msg) > g.cfg.MaxBlob {
+		g.log.Warn("delta over MaxBlob not sent; anti-entropy will carry the state", "key", key, "bytes", len(msg))
+		return
+	}
+	peers := g.randomPeers(g.cfg.PushFanout, except)
+	if len(msg) <= g.budget {
+		for _, p := range peers {
+			g.sendPacket(p, MsgDelta, msg)
+		}
+		g.bq.enqueue(key, delta)
+		return
+	}
+	g.stats.oversize.Add(1)
+	for _, p := range peers {
+		g.queueSend(sendJob{to: p, typ: MsgDelta, msg: msg})
+	}
+}
+
+// randomPeers returns up to n random live members other than self and
+// except.
+func (g *Gossip) randomPeers(n int, except string) []*memberlist.Node {
+	all := g.ml.Members()
+	peers := all[:0:0]
+	for _, m := range all {
+		if m.Name != g.cfg.Origin.Name && m.Name != except {
+			peers = append(peers, m)
+		}
+	}
+	rand.Shuffle(len(peers), func(i, j int) { peers[i], peers[j] = peers[j], peers[i] })
+	return peers[:min(n, len(peers))]
+}
+
+// member returns the live member named name, or nil.
+func (g *Gossip) member(name string) *memberlist.Node {
+	for _, m := range g.ml.Members() {
+		if m.Name == name {
+			return m
+		}
+	}
+	return nil
+}
+
+// sendPacket sends msg best-effort (one UDP packet).
+func (g *Gossip) sendPacket(to *memberlist.Node, t MsgType, msg []byte) {
+	if err := g.ml.SendBestEffort(to, msg); err != nil {
+		g.stats.sendErrors.Add(1)
+		g.log.Debug("packet send failed", "to", to.Name, "type", t, "err", err)
+		return
+	}
+	g.stats.sent[t].add(len(msg))
+}
+
+// Members returns the live members, this node included.
+func (g *Gossip) Members() []Member {
+	nodes := g.ml.Members()
+	out := make([]Member, 0, len(nodes))
+	for _, n := range nodes {
+		epoch, _ := binary.Uvarint(n.Meta)
+		out = append(out, Member{
+			Name:  n.Name,
+			Addr:  net.JoinHostPort(n.Addr.String(), strconv.Itoa(int(n.Port))),
+			Epoch: epoch,
+		})
+	}
+	return out
+}
+
+// LocalAddr returns the address peers use to reach this node (host:port).
+func (g *Gossip) LocalAddr() string {
+	n := g.ml.LocalNode()
+	return net.JoinHostPort(n.Addr.String(), strconv.Itoa(int(n.Port)))
+}
+
+// NumMembers returns the number of live members, this node included.
+func (g *Gossip) NumMembers() int { return g.ml.NumMembers() }
+
+// Stats returns a snapshot of the counters.
+func (g *Gossip) Stats() Stats { return g.stats.snapshot() }
+
+// QueueLen returns the number of queued broadcasts. After the last update it
+// drains to zero: nodes only re-queue deltas that were new to them.
+func (g *Gossip) QueueLen() int { return g.bq.len() }
+
+// Close leaves the cluster (waiting up to LeaveTimeout for the news to
+// spread), shuts memberlist down and waits for every goroutine gossip
+// started. It is safe to call more than once.
+func (g *Gossip) Close() error {
+	var err error
+	g.closeOnce.Do(func() {
+		g.mu.Lock()
+		g.closing = true
+		g.mu.Unlock()
+		close(g.done)
+		if lerr := g.ml.Leave(g.cfg.LeaveTimeout); lerr != nil {
+			g.log.Debug("leave", "err", lerr)
+		}
+		err = g.ml.Shutdown()
+		g.wg.Wait()
+	})
+	return err
+}
+
+func (g *Gossip) isClosed() bool {
+	select {
+	case <-g.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// worker decodes queued messages and applies them. It is the only goroutine
+// that calls Replica.Merge, and it owns reasm and wants.
+func (g *Gossip) worker() {
+	defer g.wg.Done()
+	tick := time.NewTicker(max(g.cfg.TransferTimeout/2, time.Second))
+	defer tick.Stop()
+	for {
+		select {
+		case <-g.done:
+			return
+		case m := <-g.inbound:
+			g.inboundBytes.Add(-int64(m.size))
+			if err := g.handle(m.h, m.body, false); err != nil {
+				g.stats.decodeErrors.Add(1)
+				g.log.Debug("dropped bad message", "from", m.h.From.Name, "type", m.h.Type, "err", err)
+			}
+		case now := <-tick.C:
+			if n := g.reasm.expire(now); n > 0 {
+				g.stats.transfersLost.Add(uint64(n))
+			}
+			for k, until := range g.wants {
+				if now.After(until) {
+					delete(g.wants, k)
+				}
+			}
+		}
+	}
+}
+
+// handle applies one message. It returns decoding errors; merge errors are
+// counted and logged here.
+func (g *Gossip) handle(h header, r *reader, reassembled bool) error {
+	switch h.Type {
+	case MsgDelta:
+		e, err := decodeDelta(r)
+		if err != nil {
+			return err
+		}
+		if g.merge(h.From, e) {
+			g.stats.forwarded.Add(1)
+			g.spread(e.Key, e.Blob, h.From.Name)
+		}
+	case MsgRoot:
+		m, err := decodeRoot(r)
+		if err != nil {
+			return err
+		}
+		g.onRoot(h.From, m)
+	case MsgDigests:
+		m, err := decodeDigests(r)
+		if err != nil {
+			return err
+		}
+		g.onDigests(h.From, m)
+	case MsgWant:
+		keys, err := decodeWant(r)
+		if err != nil {
+			return err
+		}
+		g.onWant(h.From, keys)
+	case MsgState:
+		entries, err := decodeState(r)
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			delete(g.wants, e.Key)
+			g.stats.keysRecv.Add(1)
+			g.merge(h.From, e)
+		}
+	case MsgChunk:
+		if reassembled {
+			return fmt.Errorf("%w: chunk inside a chunked message", ErrDecode)
+		}
+		c, err := decodeChunk(r)
+		if err != nil {
+			return err
+		}
+		msg, err := g.reasm.add(h.From, c, time.Now())
+		if err != nil {
+			g.stats.transfersLost.Add(1)
+			return err
+		}
+		if msg == nil {
+			return nil
+		}
+		g.stats.transfersDone.Add(1)
+		ih, ir, err := decodeHeader(msg)
+		if err != nil {
+			return fmt.Errorf("reassembled message: %w", err)
+		}
+		if ih.From != h.From {
+			return fmt.Errorf("%w: reassembled message from %v inside chunks from %v", ErrDecode, ih.From, h.From)
+		}
+		g.stats.recv[ih.Type].add(len(msg))
+		return g.handle(ih, ir, true)
+	default:
+		return fmt.Errorf("%w: %w: %d", ErrDecode, ErrType, h.Type)
+	}
+	return nil
+}
+
+// merge merges one blob and reports whether it changed local state.
+func (g *Gossip) merge(from Origin, e entry) bool {
+	changed, err := g.r.Merge(e.Key, e.Blob)
+	if err != nil {
+		g.stats.mergeErrors.Add(1)
+		g.log.Warn("merge failed", "from", from.Name, "key", e.Key, "bytes", len(e.Blob), "err", err)
+		return false
+	}
+	if changed {
+		g.stats.merged.Add(1)
+	}
+	return changed
+}
+
+// requestRound asks the anti-entropy loop for a round with peer ("" for a
+// random one). It never blocks: if requests are piling up, the periodic
+// rounds will do.
+func (g *Gossip) requestRound(peer string) {
+	select {
+	case g.rounds <- peer:
+	default:
+	}
+}

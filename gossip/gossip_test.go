@@ -1,0 +1,90 @@
+package gossip_test
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/converge-crdt/converge/gossip"
+)
+
+func TestConcurrentPublishesConverge(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newCluster(t, 5, true, nil)
+		var wg sync.WaitGroup
+		for i, nd := range c.nodes {
+			wg.Go(func() {
+				for j := range 20 {
+					nd.publish(t, fmt.Sprintf("k%d", j%3), fmt.Sprintf("%s-%d", nd.name, j))
+					time.Sleep(time.Duration(i+1) * 7 * time.Millisecond)
+				}
+			})
+		}
+		wg.Wait()
+		c.waitConverged(5 * time.Second)
+		for _, nd := range c.nodes {
+			total := 0
+			for j := range 3 {
+				total += nd.r.Len(fmt.Sprintf("k%d", j))
+			}
+			if total != 100 {
+				t.Errorf("%s holds %d elements, want 100", nd.name, total)
+			}
+		}
+	})
+}
+
+func TestLateJoinerCatchesUpByAntiEntropy(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newCluster(t, 3, true, nil)
+		for i, nd := range c.nodes {
+			for j := range 30 {
+				nd.publish(t, fmt.Sprintf("key-%d", j), fmt.Sprintf("%s-%d", nd.name, i))
+			}
+		}
+		c.waitConverged(5 * time.Second)
+		late := c.add("late", nil)
+		c.join(late, c.nodes[1])
+		c.waitConverged(5 * time.Second)
+		st := late.g.Stats()
+		if st.KeysReceived < 30 {
+			t.Errorf("late node received %d keys by anti-entropy, want >= 30", st.KeysReceived)
+		}
+	})
+}
+
+func TestQueueDrainsAfterLastPublish(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newCluster(t, 4, true, nil)
+		for j := range 10 {
+			c.nodes[j%4].publish(t, "k", fmt.Sprint(j))
+		}
+		c.waitConverged(5 * time.Second)
+		queued := func() int {
+			n := 0
+			for _, nd := range c.nodes {
+				n += nd.g.QueueLen()
+			}
+			return n
+		}
+		waitFor(t, 10*time.Second, func() bool { return queued() == 0 }, c.describe)
+		before := make([]uint64, len(c.nodes))
+		for i, nd := range c.nodes {
+			before[i] = nd.g.Stats().Sent[gossip.MsgDelta].Msgs
+		}
+		// Stays drained: no node sends another delta.
+		for range 50 {
+			time.Sleep(100 * time.Millisecond)
+			if n := queued(); n != 0 {
+				t.Fatalf("queue refilled to %d without a publish", n)
+			}
+		}
+		for i, nd := range c.nodes {
+			if after := nd.g.Stats().Sent[gossip.MsgDelta].Msgs; after != before[i] {
+				t.Errorf("%s sent %d more deltas after draining", nd.name, after-before[i])
+			}
+		}
+	})
+}

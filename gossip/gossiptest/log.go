@@ -1,0 +1,8 @@
+package gossiptest
+
+import (
+	"io"
+	"log"
+)
+
+var discardLogger = log.New(io.Discard, "", 0)

@@ -1,0 +1,441 @@
+package gossip
+
+import (
+	"encoding/binary"
+	"fmt"
+)
+
+// Wire format. Every message starts with the same header:
+//
+//	version  byte     ProtocolVersion
+//	type     byte     a MsgType
+//	name     uvarint length + bytes (the sender's Origin.Name, <= maxNameLen)
+//	epoch    uvarint  (the sender's Origin.Epoch)
+//
+// followed by a body that depends on the type (see the append* functions).
+// Fixed-width numbers (digests, transfer ids) are 8 bytes big-endian; lengths
+// and counts are uvarints. The layout is hand-written rather than msgpack so
+// that every length is checked against the bytes that remain before anything
+// is allocated: a peer's bytes never cost more memory than their own length.
+
+// ProtocolVersion is the version byte of every message. It is part of the
+// protocol: change it only with a migration plan.
+const ProtocolVersion byte = 1
+
+// MsgType is the type byte of a message. Values are part of the protocol:
+// written out, never iota, never reused.
+type MsgType uint8
+
+const (
+	// MsgDelta carries one key's delta (or joined deltas) to be merged and,
+	// if it was new to the receiver, forwarded.
+	MsgDelta MsgType = 1
+	// MsgRoot starts an anti-entropy round: the sender's root digest.
+	MsgRoot MsgType = 2
+	// MsgDigests carries per-key digests, in reply to a differing root
+	// (final=false, asking for the reverse list) or to such a reply
+	// (final=true).
+	MsgDigests MsgType = 3
+	// MsgWant asks the receiver for the full state of some keys.
+	MsgWant MsgType = 4
+	// MsgState carries the full state of one or more keys.
+	MsgState MsgType = 5
+	// MsgChunk carries one piece of a message larger than the chunk size.
+	MsgChunk MsgType = 6
+
+	numMsgTypes = 7 // one past the largest type; sizes stats arrays
+)
+
+// String names the type for logs and stats.
+func (t MsgType) String() string {
+	switch t {
+	case MsgDelta:
+		return "delta"
+	case MsgRoot:
+		return "root"
+	case MsgDigests:
+		return "digests"
+	case MsgWant:
+		return "want"
+	case MsgState:
+		return "state"
+	case MsgChunk:
+		return "chunk"
+	}
+	return fmt.Sprintf("type(%d)", uint8(t))
+}
+
+// Limits on decoded fields. They bound what a peer can make us allocate
+// beyond the bytes it sent, and they keep names and keys printable in logs.
+const (
+	maxNameLen = 512
+	maxKeyLen  = 64 << 10
+	maxChunks  = 1 << 20
+)
+
+// Origin identifies a replica: its name and the epoch of its state. The
+// epoch changes whenever the replica's state was lost or restored, so (Name,
+// Epoch) never issues the same update twice.
+type Origin struct {
+	Name  string
+	Epoch uint64
+}
+
+// header is the decoded common prefix of every message.
+type header struct {
+	Type MsgType
+	From Origin
+}
+
+// entry is one key's blob in a MsgState (or a MsgDelta).
+type entry struct {
+	Key  string
+	Blob []byte
+}
+
+// chunkMsg is one piece of a larger message. ID is chosen by the sender and
+// unique among its transfers; Size is the length of the whole message.
+type chunkMsg struct {
+	ID    uint64
+	Seq   uint32
+	Total uint32
+	Size  uint64
+	Data  []byte
+}
+
+// digestsMsg is the body of MsgDigests.
+type digestsMsg struct {
+	Final bool
+	Keys  []KeyDigest
+}
+
+// rootMsg is the body of MsgRoot.
+type rootMsg struct {
+	Root uint64
+	Keys uint64 // number of keys, for logs only
+}
+
+// --- encoding ---
+
+func appendHeader(b []byte, t MsgType, from Origin) []byte {
+	b = append(b, ProtocolVersion, byte(t))
+	b = appendString(b, from.Name)
+	return binary.AppendUvarint(b, from.Epoch)
+}
+
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+func appendBytes(b []byte, p []byte) []byte {
+	b = binary.AppendUvarint(b, uint64(len(p)))
+	return append(b, p...)
+}
+
+func appendDelta(b []byte, from Origin, key string, blob []byte) []byte {
+	b = appendHeader(b, MsgDelta, from)
+	b = appendString(b, key)
+	return appendBytes(b, blob)
+}
+
+func appendRoot(b []byte, from Origin, m rootMsg) []byte {
+	b = appendHeader(b, MsgRoot, from)
+	b = binary.BigEndian.AppendUint64(b, m.Root)
+	return binary.AppendUvarint(b, m.Keys)
+}
+
+func appendDigests(b []byte, from Origin, m digestsMsg) []byte {
+	b = appendHeader(b, MsgDigests, from)
+	var flags byte
+	if m.Final {
+		flags = 1
+	}
+	b = append(b, flags)
+	b = binary.AppendUvarint(b, uint64(len(m.Keys)))
+	for _, kd := range m.Keys {
+		b = appendString(b, kd.Key)
+		b = binary.BigEndian.AppendUint64(b, kd.Digest)
+	}
+	return b
+}
+
+func appendWant(b []byte, from Origin, keys []string) []byte {
+	b = appendHeader(b, MsgWant, from)
+	b = binary.AppendUvarint(b, uint64(len(keys)))
+	for _, k := range keys {
+		b = appendString(b, k)
+	}
+	return b
+}
+
+func appendState(b []byte, from Origin, entries []entry) []byte {
+	b = appendHeader(b, MsgState, from)
+	b = binary.AppendUvarint(b, uint64(len(entries)))
+	for _, e := range entries {
+		b = appendString(b, e.Key)
+		b = appendBytes(b, e.Blob)
+	}
+	return b
+}
+
+func appendChunk(b []byte, from Origin, c chunkMsg) []byte {
+	b = appendHeader(b, MsgChunk, from)
+	b = binary.BigEndian.AppendUint64(b, c.ID)
+	b = binary.AppendUvarint(b, uint64(c.Seq))
+	b = binary.AppendUvarint(b, uint64(c.Total))
+	b = binary.AppendUvarint(b, c.Size)
+	return appendBytes(b, c.Data)
+}
+
+// entrySize is the encoded size of one state entry.
+func entrySize(key string, blob []byte) int {
+	return uvarintLen(uint64(len(key))) + len(key) + uvarintLen(uint64(len(blob))) + len(blob)
+}
+
+func uvarintLen(x uint64) int {
+	n := 1
+	for x >= 0x80 {
+		x >>= 7
+		n++
+	}
+	return n
+}
+
+// --- decoding ---
+
+// reader decodes a message body. Every read checks the bytes remaining first;
+// errors name the field and wrap ErrDecode.
+type reader struct {
+	b   []byte
+	off int
+}
+
+func (r *reader) remaining() int { return len(r.b) - r.off }
+
+func (r *reader) errf(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrDecode}, args...)...)
+}
+
+func (r *reader) byte(what string) (byte, error) {
+	if r.remaining() < 1 {
+		return 0, r.errf("%s: truncated at byte %d", what, r.off)
+	}
+	c := r.b[r.off]
+	r.off++
+	return c, nil
+}
+
+func (r *reader) uvarint(what string) (uint64, error) {
+	v, n := binary.Uvarint(r.b[r.off:])
+	if n == 0 {
+		return 0, r.errf("%s: truncated at byte %d", what, r.off)
+	}
+	if n < 0 {
+		return 0, r.errf("%s: varint overflows 64 bits at byte %d", what, r.off)
+	}
+	r.off += n
+	return v, nil
+}
+
+func (r *reader) u64(what string) (uint64, error) {
+	if r.remaining() < 8 {
+		return 0, r.errf("%s: truncated at byte %d", what, r.off)
+	}
+	v := binary.BigEndian.Uint64(r.b[r.off:])
+	r.off += 8
+	return v, nil
+}
+
+// bytes returns a length-prefixed byte string, at most max long, as a
+// sub-slice of the input (no copy).
+func (r *reader) bytes(what string, max int) ([]byte, error) {
+	n, err := r.uvarint(what + " length")
+	if err != nil {
+		return nil, err
+	}
+	if n > uint64(max) {
+		return nil, r.errf("%s: length %d over limit %d", what, n, max)
+	}
+	if n > uint64(r.remaining()) {
+		return nil, r.errf("%s: length %d but only %d bytes remain", what, n, r.remaining())
+	}
+	p := r.b[r.off : r.off+int(n) : r.off+int(n)]
+	r.off += int(n)
+	return p, nil
+}
+
+func (r *reader) string(what string, max int) (string, error) {
+	p, err := r.bytes(what, max)
+	return string(p), err
+}
+
+// count reads an element count and checks that the remaining bytes can hold
+// that many elements of at least minSize bytes each, before the caller
+// allocates a slice of that length.
+func (r *reader) count(what string, minSize int) (int, error) {
+	n, err := r.uvarint(what + " count")
+	if err != nil {
+		return 0, err
+	}
+	if n > uint64(r.remaining()/minSize) {
+		return 0, r.errf("%s: count %d cannot fit in %d remaining bytes", what, n, r.remaining())
+	}
+	return int(n), nil
+}
+
+func (r *reader) end(what string) error {
+	if r.remaining() != 0 {
+		return r.errf("%s: %d trailing bytes", what, r.remaining())
+	}
+	return nil
+}
+
+// decodeHeader decodes the common header and returns a reader positioned at
+// the body.
+func decodeHeader(b []byte) (header, *reader, error) {
+	r := &reader{b: b}
+	var h header
+	v, err := r.byte("version")
+	if err != nil {
+		return h, nil, err
+	}
+	if v != ProtocolVersion {
+		return h, nil, fmt.Errorf("%w: %w: got %d, want %d", ErrDecode, ErrVersion, v, ProtocolVersion)
+	}
+	t, err := r.byte("type")
+	if err != nil {
+		return h, nil, err
+	}
+	h.Type = MsgType(t)
+	if h.Type == 0 || h.Type >= numMsgTypes {
+		return h, nil, fmt.Errorf("%w: %w: %d", ErrDecode, ErrType, t)
+	}
+	if h.From.Name, err = r.string("origin name", maxNameLen); err != nil {
+		return h, nil, err
+	}
+	if h.From.Epoch, err = r.uvarint("origin epoch"); err != nil {
+		return h, nil, err
+	}
+	return h, r, nil
+}
+
+func decodeDelta(r *reader) (entry, error) {
+	var e entry
+	var err error
+	if e.Key, err = r.string("delta key", maxKeyLen); err != nil {
+		return e, err
+	}
+	if e.Key == "" {
+		return e, r.errf("delta key: empty")
+	}
+	if e.Blob, err = r.bytes("delta blob", r.remaining()); err != nil {
+		return e, err
+	}
+	return e, r.end("delta")
+}
+
+func decodeRoot(r *reader) (rootMsg, error) {
+	var m rootMsg
+	var err error
+	if m.Root, err = r.u64("root digest"); err != nil {
+		return m, err
+	}
+	if m.Keys, err = r.uvarint("root key count"); err != nil {
+		return m, err
+	}
+	return m, r.end("root")
+}
+
+func decodeDigests(r *reader) (digestsMsg, error) {
+	var m digestsMsg
+	flags, err := r.byte("digests flags")
+	if err != nil {
+		return m, err
+	}
+	if flags&^1 != 0 {
+		return m, r.errf("digests flags: unknown bits %#x", flags)
+	}
+	m.Final = flags&1 != 0
+	n, err := r.count("digests", 1+8)
+	if err != nil {
+		return m, err
+	}
+	m.Keys = make([]KeyDigest, n)
+	for i := range m.Keys {
+		if m.Keys[i].Key, err = r.string("digest key", maxKeyLen); err != nil {
+			return m, err
+		}
+		if m.Keys[i].Digest, err = r.u64("digest"); err != nil {
+			return m, err
+		}
+	}
+	return m, r.end("digests")
+}
+
+func decodeWant(r *reader) ([]string, error) {
+	n, err := r.count("want", 1)
+	if err != nil {
+		return nil, err
+	}
+	keys := make([]string, n)
+	for i := range keys {
+		if keys[i], err = r.string("want key", maxKeyLen); err != nil {
+			return nil, err
+		}
+	}
+	return keys, r.end("want")
+}
+
+func decodeState(r *reader) ([]entry, error) {
+	n, err := r.count("state", 2)
+	if err != nil {
+		return nil, err
+	}
+	entries := make([]entry, n)
+	for i := range entries {
+		if entries[i].Key, err = r.string("state key", maxKeyLen); err != nil {
+			return nil, err
+		}
+		if entries[i].Key == "" {
+			return nil, r.errf("state key %d: empty", i)
+		}
+		if entries[i].Blob, err = r.bytes("state blob", r.remaining()); err != nil {
+			return nil, err
+		}
+	}
+	return entries, r.end("state")
+}
+
+func decodeChunk(r *reader) (chunkMsg, error) {
+	var c chunkMsg
+	var err error
+	if c.ID, err = r.u64("chunk id"); err != nil {
+		return c, err
+	}
+	seq, err := r.uvarint("chunk seq")
+	if err != nil {
+		return c, err
+	}
+	total, err := r.uvarint("chunk total")
+	if err != nil {
+		return c, err
+	}
+	if total == 0 || total > maxChunks {
+		return c, r.errf("chunk total: %d not in [1, %d]", total, maxChunks)
+	}
+	if seq >= total {
+		return c, r.errf("chunk seq: %d not below total %d", seq, total)
+	}
+	c.Seq, c.Total = uint32(seq), uint32(total)
+	if c.Size, err = r.uvarint("chunk size"); err != nil {
+		return c, err
+	}
+	if c.Data, err = r.bytes("chunk data", r.remaining()); err != nil {
+		return c, err
+	}
+	if uint64(len(c.Data)) > c.Size {
+		return c, r.errf("chunk data: %d bytes exceed message size %d", len(c.Data), c.Size)
+	}
+	return c, r.end("chunk")
+}

@@ -1,0 +1,105 @@
+package gossip
+
+import (
+	"math/rand/v2"
+	"sort"
+	"sync"
+	"time"
+)
+
+// peerBook remembers seed addresses and the last address of every member
+// seen, for the rejoin loop. memberlist forgets dead members after
+// GossipToTheDeadTime and then never contacts them again, so a partition
+// that lasts longer never heals by itself.
+type peerBook struct {
+	mu      sync.Mutex
+	seeds   []string          // guarded by mu
+	members map[string]string // guarded by mu; name -> host:port
+}
+
+func (p *peerBook) addSeeds(addrs []string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, a := range addrs {
+		found := false
+		for _, s := range p.seeds {
+			found = found || s == a
+		}
+		if !found {
+			p.seeds = append(p.seeds, a)
+		}
+	}
+}
+
+func (p *peerBook) seen(name, addr string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.members == nil {
+		p.members = make(map[string]string)
+	}
+	p.members[name] = addr
+}
+
+// missing returns join addresses ("name/host:port") of members seen but not
+// in alive, plus the seeds if no other member is alive.
+func (p *peerBook) missing(alive map[string]bool, self string) []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var addrs []string
+	for name, addr := range p.members {
+		if !alive[name] && name != self {
+			addrs = append(addrs, name+"/"+addr)
+		}
+	}
+	sort.Strings(addrs)
+	// memberlist tries addresses one after another, each up to TCPTimeout:
+	// a few random ones per round keep a round (and Close) short.
+	rand.Shuffle(len(addrs), func(i, j int) { addrs[i], addrs[j] = addrs[j], addrs[i] })
+	addrs = addrs[:min(len(addrs), maxRejoinAddrs)]
+	if len(alive) <= 1 {
+		addrs = append(addrs, p.seeds...)
+	}
+	return addrs
+}
+
+// maxRejoinAddrs bounds the member addresses tried per rejoin round.
+const maxRejoinAddrs = 3
+
+// rejoinLoop re-joins missing members every RejoinInterval, and the seeds
+// right away at start.
+func (g *Gossip) rejoinLoop() {
+	defer g.wg.Done()
+	if len(g.cfg.Join) > 0 {
+		g.rejoin()
+	}
+	tick := time.NewTicker(g.cfg.RejoinInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-g.done:
+			return
+		case <-tick.C:
+			g.rejoin()
+		}
+	}
+}
+
+func (g *Gossip) rejoin() {
+	alive := make(map[string]bool)
+	for _, m := range g.ml.Members() {
+		alive[m.Name] = true
+	}
+	addrs := g.peers.missing(alive, g.cfg.Origin.Name)
+	if len(addrs) == 0 {
+		return
+	}
+	g.stats.rejoinAttempts.Add(1)
+	n, err := g.ml.Join(addrs)
+	if n > 0 {
+		g.stats.rejoined.Add(uint64(n))
+		g.log.Info("rejoined", "reached", n, "tried", len(addrs))
+		g.requestRound("")
+	} else {
+		g.log.Debug("rejoin failed", "tried", len(addrs), "err", err)
+	}
+}

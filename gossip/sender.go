@@ -1,0 +1,114 @@
+package gossip
+
+import (
+	"math/rand/v2"
+
+	"github.com/hashicorp/memberlist"
+)
+
+// sendJob is one reliable (stream) send. Either msg is set, or keys: the
+// sender then encodes those keys' state itself, so that a large state is
+// only in memory while it is being sent.
+type sendJob struct {
+	to   *memberlist.Node
+	typ  MsgType
+	msg  []byte
+	keys []string
+}
+
+// queueSend hands a job to the sender goroutines, dropping it (counted) if
+// their queue is full. It never blocks, so the worker and Publish never wait
+// on a slow peer.
+func (g *Gossip) queueSend(j sendJob) {
+	select {
+	case g.sends <- j:
+	default:
+		g.stats.droppedSend.Add(1)
+		g.log.Debug("send queue full, dropped", "to", j.to.Name, "type", j.typ)
+	}
+}
+
+// sender performs queued reliable sends.
+func (g *Gossip) sender() {
+	defer g.wg.Done()
+	for {
+		select {
+		case <-g.done:
+			return
+		case j := <-g.sends:
+			if j.keys != nil {
+				g.sendKeys(j.to, j.keys)
+			} else {
+				g.sendReliable(j.to, j.typ, j.msg)
+			}
+		}
+	}
+}
+
+// sendReliable sends msg over a stream, in chunks if it is over ChunkSize.
+func (g *Gossip) sendReliable(to *memberlist.Node, t MsgType, msg []byte) bool {
+	if len(msg) <= g.cfg.ChunkSize {
+		return g.sendStream(to, t, msg)
+	}
+	for _, c := range splitMessage(g.cfg.Origin, rand.Uint64(), msg, g.cfg.ChunkSize) {
+		if g.isClosed() || !g.sendStream(to, MsgChunk, c) {
+			return false
+		}
+	}
+	return true
+}
+
+func (g *Gossip) sendStream(to *memberlist.Node, t MsgType, msg []byte) bool {
+	if err := g.ml.SendReliable(to, msg); err != nil {
+		g.stats.sendErrors.Add(1)
+		g.log.Debug("stream send failed", "to", to.Name, "type", t, "bytes", len(msg), "err", err)
+		return false
+	}
+	g.stats.sent[t].add(len(msg))
+	return true
+}
+
+// sendKeys sends the full state of keys to a peer, batching small keys into
+// MsgState messages of about ChunkSize and sending each larger key alone
+// (chunked). Unknown keys are skipped.
+func (g *Gossip) sendKeys(to *memberlist.Node, keys []string) {
+	var batch []entry
+	size := 0
+	flush := func() bool {
+		if len(batch) == 0 {
+			return true
+		}
+		ok := g.sendReliable(to, MsgState, appendState(nil, g.cfg.Origin, batch))
+		if ok {
+			g.stats.keysSent.Add(uint64(len(batch)))
+		}
+		batch, size = batch[:0], 0
+		return ok
+	}
+	for _, k := range keys {
+		if g.isClosed() {
+			return
+		}
+		blob, ok, err := g.r.Encode(k)
+		if err != nil {
+			g.log.Warn("encode failed", "key", k, "err", err)
+			continue
+		}
+		if !ok {
+			continue
+		}
+		es := entrySize(k, blob)
+		if es+64+len(g.cfg.Origin.Name) > g.cfg.MaxBlob {
+			g.log.Warn("key state over MaxBlob not sent", "key", k, "bytes", len(blob))
+			continue
+		}
+		if size > 0 && size+es > g.cfg.ChunkSize {
+			if !flush() {
+				return
+			}
+		}
+		batch = append(batch, entry{Key: k, Blob: blob})
+		size += es
+	}
+	flush()
+}

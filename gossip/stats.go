@@ -1,0 +1,99 @@
+package gossip
+
+import "sync/atomic"
+
+// Traffic counts messages and payload bytes (gossip's own bytes, without
+// memberlist's framing, encryption or labels).
+type Traffic struct {
+	Msgs  uint64
+	Bytes uint64
+}
+
+// Stats is a snapshot of a Gossip's counters. All counters only grow.
+type Stats struct {
+	// Sent and Received count messages by type. A broadcast counts once
+	// per transmission; a chunked message counts once per chunk (as
+	// MsgChunk) and once when reassembled (as its own type, received only).
+	Sent     map[MsgType]Traffic
+	Received map[MsgType]Traffic
+
+	DroppedInbound   uint64 // inbound queue full (count or bytes)
+	DroppedSend      uint64 // reliable send queue full
+	SendErrors       uint64 // memberlist refused or failed a send
+	OversizeRerouted uint64 // deltas over the packet budget sent over streams
+	DecodeErrors     uint64 // received bytes that failed to decode
+	MergeErrors      uint64 // Replica.Merge returned an error
+	JoinErrors       uint64 // Replica.Join failed; the deltas were queued apart
+	Merged           uint64 // blobs merged that changed local state
+	Forwarded        uint64 // deltas re-pushed because they were new here
+
+	AERounds       uint64 // anti-entropy rounds started by this node
+	AERootsEqual   uint64 // root digests received that matched ours
+	KeysSent       uint64 // keys whose full state was sent by anti-entropy
+	KeysReceived   uint64 // keys whose full state was received
+	TransfersDone  uint64 // chunked transfers reassembled
+	TransfersLost  uint64 // chunked transfers expired or over a limit
+	RejoinAttempts uint64 // rejoin tries (each with one or more addresses)
+	Rejoined       uint64 // nodes reached by rejoin tries
+}
+
+// traffic is the atomic form of Traffic.
+type traffic struct{ msgs, bytes atomic.Uint64 }
+
+func (t *traffic) add(n int) {
+	t.msgs.Add(1)
+	t.bytes.Add(uint64(n))
+}
+
+// counters are updated from any goroutine, including memberlist callbacks.
+type counters struct {
+	sent, recv [numMsgTypes]traffic
+
+	droppedInbound, droppedSend, sendErrors, oversize atomic.Uint64
+	decodeErrors, mergeErrors, joinErrors, merged     atomic.Uint64
+	forwarded, aeRounds, aeEqual                      atomic.Uint64
+	keysSent, keysRecv, transfersDone, transfersLost  atomic.Uint64
+	rejoinAttempts, rejoined                          atomic.Uint64
+}
+
+func (c *counters) snapshot() Stats {
+	s := Stats{
+		Sent:             make(map[MsgType]Traffic),
+		Received:         make(map[MsgType]Traffic),
+		DroppedInbound:   c.droppedInbound.Load(),
+		DroppedSend:      c.droppedSend.Load(),
+		SendErrors:       c.sendErrors.Load(),
+		OversizeRerouted: c.oversize.Load(),
+		DecodeErrors:     c.decodeErrors.Load(),
+		MergeErrors:      c.mergeErrors.Load(),
+		JoinErrors:       c.joinErrors.Load(),
+		Merged:           c.merged.Load(),
+		Forwarded:        c.forwarded.Load(),
+		AERounds:         c.aeRounds.Load(),
+		AERootsEqual:     c.aeEqual.Load(),
+		KeysSent:         c.keysSent.Load(),
+		KeysReceived:     c.keysRecv.Load(),
+		TransfersDone:    c.transfersDone.Load(),
+		TransfersLost:    c.transfersLost.Load(),
+		RejoinAttempts:   c.rejoinAttempts.Load(),
+		Rejoined:         c.rejoined.Load(),
+	}
+	for t := MsgType(1); t < numMsgTypes; t++ {
+		if n := c.sent[t].msgs.Load(); n > 0 {
+			s.Sent[t] = Traffic{Msgs: n, Bytes: c.sent[t].bytes.Load()}
+		}
+		if n := c.recv[t].msgs.Load(); n > 0 {
+			s.Received[t] = Traffic{Msgs: n, Bytes: c.recv[t].bytes.Load()}
+		}
+	}
+	return s
+}
+
+// SentBytes sums the bytes sent over all types.
+func (s Stats) SentBytes() uint64 {
+	var n uint64
+	for _, t := range s.Sent {
+		n += t.Bytes
+	}
+	return n
+}
