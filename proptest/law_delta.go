@@ -49,26 +49,34 @@ func (c *checker[T]) delta(h history) error {
 		if res.rejected != nil {
 			continue
 		}
-		d := mut.deltas[res.event]
+		// Every use of the delta gets its own copy, from its own replay, so
+		// that a Merge that mutates its argument (a law of its own) does not
+		// show up here as a wrong delta.
+		deltaOf := func() T {
+			m := c.replay(h, k)
+			res, _ := m.do(st)
+			return m.deltas[res.event]
+		}
 
 		x := c.replay(h, k)
+		d := deltaOf()
 		x.reps[r].Merge(d)
 		if !x.reps[r].Equal(mut.reps[r]) {
 			return fmt.Errorf("step %d: x ⊔ delta ≠ m(x) at %s: x = %s, delta = %s, m(x) = %s, x ⊔ delta = %s",
-				k+1, x.ids[r], show(c.replay(h, k).reps[r]), show(d), show(mut.reps[r]), show(x.reps[r]))
+				k+1, x.ids[r], show(c.replay(h, k).reps[r]), show(deltaOf()), show(mut.reps[r]), show(x.reps[r]))
 		}
 		for y := range mut.reps {
 			if y == r {
 				continue
 			}
 			viaDelta := c.replay(h, k)
-			viaDelta.reps[y].Merge(d)
+			viaDelta.reps[y].Merge(deltaOf())
 			viaDelta.reps[y].Merge(viaDelta.reps[r])
 			viaState := c.replay(h, k+1)
 			viaState.reps[y].Merge(viaState.reps[r])
 			if !viaDelta.reps[y].Equal(viaState.reps[y]) {
 				return fmt.Errorf("step %d: y ⊔ delta ⊔ x ≠ y ⊔ m(x) for x = %s, y = %s: delta = %s, y = %s, y ⊔ delta ⊔ x = %s, y ⊔ m(x) = %s",
-					k+1, mut.ids[r], mut.ids[y], show(d), show(c.replay(h, k).reps[y]), show(viaDelta.reps[y]), show(viaState.reps[y]))
+					k+1, mut.ids[r], mut.ids[y], show(deltaOf()), show(c.replay(h, k).reps[y]), show(viaDelta.reps[y]), show(viaState.reps[y]))
 			}
 		}
 	}

@@ -55,9 +55,11 @@ func (c *checker[T]) mergeArgument(h history) error {
 		}
 	}
 
-	// Deltas are merged as they arrive, often into an empty value.
-	a, b, snap := c.fresh(h), c.fresh(h), c.fresh(h)
-	for k := range a.deltas {
+	// Deltas are merged as they arrive, often into an empty value. Each
+	// delta gets fresh replays: deltas of one replay may share memory with
+	// each other (a law of their own).
+	for k := range c.fresh(h).deltas {
+		a, snap := c.fresh(h), c.fresh(h)
 		recv := c.spec.New()
 		recv.Merge(a.deltas[k])
 		if !a.deltas[k].Equal(snap.deltas[k]) {
@@ -68,6 +70,7 @@ func (c *checker[T]) mergeArgument(h history) error {
 			return fmt.Errorf("⊥.Merge(d) kept part of the delta d of e%d: mutating the receiver afterwards changed d from %s to %s",
 				k+1, show(snap.deltas[k]), show(a.deltas[k]))
 		}
+		b := c.fresh(h)
 		recv = c.spec.New()
 		recv.Merge(b.deltas[k])
 		c.probe(b.deltas[k], h)

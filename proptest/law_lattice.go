@@ -44,7 +44,7 @@ func (c *checker[T]) idempotent(h history) error {
 			return fmt.Errorf("x ⊔ ⊥ ≠ x at %s: x = %s, x ⊔ ⊥ = %s", x.ids[i], show(want.reps[i]), show(x.reps[i]))
 		}
 		bot := c.spec.New()
-		bot.Merge(b.reps[i])
+		bot.Merge(c.fresh(h).reps[i])
 		if !bot.Equal(want.reps[i]) {
 			return fmt.Errorf("⊥ ⊔ x ≠ x at %s: x = %s, ⊥ ⊔ x = %s", x.ids[i], show(want.reps[i]), show(bot))
 		}
