@@ -22,9 +22,9 @@ var ErrBadBlob = errors.New("gossiptest: bad blob")
 type Replica struct {
 	mu     sync.Mutex
 	sets   map[string]map[string]struct{} // guarded by mu
-	root   uint64                         // guarded by mu; valid if !dirty
-	digest map[string]uint64              // guarded by mu; per key, valid if !dirty
-	dirty  bool                           // guarded by mu
+	root   uint64                         // guarded by mu; valid if len(dirty) == 0
+	digest map[string]uint64              // guarded by mu; per key not in dirty
+	dirty  map[string]bool                // guarded by mu; keys changed since Digests
 	merges int                            // guarded by mu; Merge calls
 }
 
@@ -32,7 +32,7 @@ var _ gossip.Replica = (*Replica)(nil)
 
 // NewReplica returns an empty replica.
 func NewReplica() *Replica {
-	return &Replica{sets: make(map[string]map[string]struct{}), digest: map[string]uint64{}}
+	return &Replica{sets: make(map[string]map[string]struct{}), digest: map[string]uint64{}, dirty: map[string]bool{}}
 }
 
 // Add adds elems to key's set and returns the delta to publish (the set of
@@ -59,7 +59,7 @@ func (r *Replica) addLocked(key, e string) bool {
 		return false
 	}
 	s[e] = struct{}{}
-	r.dirty = true
+	r.dirty[key] = true
 	return true
 }
 
@@ -103,16 +103,17 @@ func (r *Replica) Root() uint64 {
 func (r *Replica) Digests() (uint64, []gossip.KeyDigest) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.dirty || len(r.digest) != len(r.sets) {
-		h := fnv.New64a()
-		clear(r.digest)
-		for _, k := range slices.Sorted(maps.Keys(r.sets)) {
-			d := digest(r.encodeLocked(k))
-			r.digest[k] = d
-			h.Write([]byte(k))
-			h.Write(binary.BigEndian.AppendUint64(nil, d))
+	if len(r.dirty) > 0 {
+		for k := range r.dirty {
+			r.digest[k] = digest(r.encodeLocked(k))
 		}
-		r.root, r.dirty = h.Sum64(), false
+		clear(r.dirty)
+		h := fnv.New64a()
+		for _, k := range slices.Sorted(maps.Keys(r.digest)) {
+			h.Write([]byte(k))
+			h.Write(binary.BigEndian.AppendUint64(nil, r.digest[k]))
+		}
+		r.root = h.Sum64()
 	}
 	keys := make([]gossip.KeyDigest, 0, len(r.digest))
 	for _, k := range slices.Sorted(maps.Keys(r.digest)) {

@@ -1,0 +1,142 @@
+package gossip
+
+import (
+	"bytes"
+	"encoding/hex"
+	"errors"
+	"reflect"
+	"testing"
+)
+
+var testOrigin = Origin{Name: "n1", Epoch: 7}
+
+// TestGoldenMessages pins the wire form: a change here is a protocol change.
+func TestGoldenMessages(t *testing.T) {
+	tests := []struct {
+		name string
+		msg  []byte
+		hex  string
+	}{
+		{"delta", appendDelta(nil, testOrigin, "k", []byte{0xAA, 0xBB}), "0101026e3107016b02aabb"},
+		{"root", appendRoot(nil, testOrigin, rootMsg{Root: 0x0102030405060708, Keys: 3}), "0102026e3107010203040506070803"},
+		{"digests", appendDigests(nil, testOrigin, digestsMsg{Final: true, Keys: []KeyDigest{{"a", 1}}}), "0103026e310701010161" + "0000000000000001"},
+		{"want", appendWant(nil, testOrigin, []string{"a", "bc"}), "0104026e3107020161026263"},
+		{"state", appendState(nil, testOrigin, []entry{{"a", []byte{1}}}), "0105026e3107010161" + "0101"},
+		{"chunk", appendChunk(nil, testOrigin, chunkMsg{ID: 9, Seq: 1, Total: 2, Size: 3, Data: []byte{5}}), "0106026e3107" + "0000000000000009" + "01020301" + "05"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := hex.EncodeToString(tc.msg); got != tc.hex {
+				t.Errorf("encoded %s, want %s", got, tc.hex)
+			}
+		})
+	}
+}
+
+func TestRoundTrip(t *testing.T) {
+	big := bytes.Repeat([]byte{7}, 3000)
+	t.Run("delta", func(t *testing.T) {
+		h, r, err := decodeHeader(appendDelta(nil, testOrigin, "key", big))
+		if err != nil || h.Type != MsgDelta || h.From != testOrigin {
+			t.Fatalf("header %+v, %v", h, err)
+		}
+		e, err := decodeDelta(r)
+		if err != nil || e.Key != "key" || !bytes.Equal(e.Blob, big) {
+			t.Fatalf("delta %q %d bytes, %v", e.Key, len(e.Blob), err)
+		}
+	})
+	t.Run("digests", func(t *testing.T) {
+		want := digestsMsg{Keys: []KeyDigest{{"a", 1}, {"b", ^uint64(0)}}}
+		_, r, err := decodeHeader(appendDigests(nil, testOrigin, want))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := decodeDigests(r)
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Fatalf("got %+v, %v", got, err)
+		}
+	})
+	t.Run("state", func(t *testing.T) {
+		want := []entry{{"a", []byte{1, 2}}, {"b", big}}
+		_, r, err := decodeHeader(appendState(nil, testOrigin, want))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := decodeState(r)
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Fatalf("got %d entries, %v", len(got), err)
+		}
+	})
+}
+
+func TestDecodeRejects(t *testing.T) {
+	tests := []struct {
+		name string
+		msg  []byte
+		want error
+	}{
+		{"empty", nil, ErrDecode},
+		{"version 2", []byte{2, 1, 0, 0}, ErrVersion},
+		{"type 0", []byte{1, 0, 0, 0}, ErrType},
+		{"type 99", []byte{1, 99, 0, 0}, ErrType},
+		{"huge name", []byte{1, 1, 0xff, 0xff, 0xff, 0xff, 0x0f}, ErrDecode},
+		{"name past end", []byte{1, 1, 5, 'a'}, ErrDecode},
+		{"no epoch", []byte{1, 1, 0}, ErrDecode},
+		{"epoch overflow", append([]byte{1, 1, 0}, bytes.Repeat([]byte{0xff}, 11)...), ErrDecode},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, _, err := decodeHeader(tc.msg); !errors.Is(err, tc.want) || !errors.Is(err, ErrDecode) {
+				t.Fatalf("got %v, want %v", err, tc.want)
+			}
+		})
+	}
+	hdr := func(t MsgType) []byte { return appendHeader(nil, t, testOrigin) }
+	bodies := []struct {
+		name string
+		msg  []byte
+	}{
+		{"delta huge key", append(hdr(MsgDelta), 0xff, 0xff, 0xff, 0xff, 0x0f)},
+		{"delta empty key", append(hdr(MsgDelta), 0, 0)},
+		{"delta blob past end", append(hdr(MsgDelta), 1, 'k', 9, 1)},
+		{"delta trailing", append(hdr(MsgDelta), 1, 'k', 1, 1, 1)},
+		{"digests huge count", append(hdr(MsgDigests), 0, 0xff, 0xff, 0xff, 0xff, 0x0f)},
+		{"digests bad flags", append(hdr(MsgDigests), 2, 0)},
+		{"want huge count", append(hdr(MsgWant), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f)},
+		{"state huge count", append(hdr(MsgState), 0xff, 0xff, 0xff, 0xff, 0x0f)},
+		{"chunk zero total", append(hdr(MsgChunk), 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 1, 0)},
+		{"chunk seq past total", append(hdr(MsgChunk), 0, 0, 0, 0, 0, 0, 0, 1, 2, 2, 1, 0)},
+		{"chunk data over size", append(hdr(MsgChunk), 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 1, 2, 1, 1)},
+		{"root truncated", append(hdr(MsgRoot), 1, 2, 3)},
+	}
+	for _, tc := range bodies {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := decodeAny(tc.msg); !errors.Is(err, ErrDecode) {
+				t.Fatalf("got %v, want ErrDecode", err)
+			}
+		})
+	}
+}
+
+// decodeAny decodes a whole message of any type, as the worker would.
+func decodeAny(msg []byte) error {
+	h, r, err := decodeHeader(msg)
+	if err != nil {
+		return err
+	}
+	switch h.Type {
+	case MsgDelta:
+		_, err = decodeDelta(r)
+	case MsgRoot:
+		_, err = decodeRoot(r)
+	case MsgDigests:
+		_, err = decodeDigests(r)
+	case MsgWant:
+		_, err = decodeWant(r)
+	case MsgState:
+		_, err = decodeState(r)
+	case MsgChunk:
+		_, err = decodeChunk(r)
+	}
+	return err
+}
