@@ -268,16 +268,16 @@ func (m *LWWMap[K, V]) Equal(other *LWWMap[K, V]) bool {
 func (m *LWWMap[K, V]) String() string {
 	var sb strings.Builder
 	sb.WriteString("LWWMap{")
-	keys, _ := m.sortedKeys()
-	for i, k := range keys {
-		if i > 0 {
+	items, order, _ := m.sorted()
+	for n, i := range order {
+		if n > 0 {
 			sb.WriteString(", ")
 		}
-		e := m.entries[k.key]
+		k, e := items[i].key, &items[i].entry
 		if e.deleted {
-			fmt.Fprintf(&sb, "%v=<deleted> @%v/%s", k.key, e.ts, e.replica)
+			fmt.Fprintf(&sb, "%v=<deleted> @%v/%s", k, e.ts, e.replica)
 		} else {
-			fmt.Fprintf(&sb, "%v=%v @%v/%s", k.key, e.value, e.ts, e.replica)
+			fmt.Fprintf(&sb, "%v=%v @%v/%s", k, e.value, e.ts, e.replica)
 		}
 	}
 	sb.WriteString("}")

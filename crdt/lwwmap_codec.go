@@ -27,52 +27,90 @@ import (
 // by the input length before allocating.
 const lwwMinEntryBytes = 8
 
-// lwwKey is a key with its encoding, the order of the wire form.
-type lwwKey[K any] struct {
-	key K
-	enc []byte
+// lwwItem is one entry with its key's encoding, which orders the wire form.
+type lwwItem[K, V any] struct {
+	key   K
+	enc   []byte
+	entry lwwEntry[V]
 }
 
-// sortedKeys returns every key with its encoding, in the order of the
-// encodings. It fails if a key cannot be encoded or two keys encode to the
-// same bytes; on failure it still returns the keys in a deterministic order
-// (unencodable keys first) for String.
-func (m *LWWMap[K, V]) sortedKeys() ([]lwwKey[K], error) {
-	keys := make([]lwwKey[K], 0, len(m.entries))
-	var firstErr error
-	for k := range m.entries {
-		b, err := wire.Marshal(k)
-		if err != nil && firstErr == nil {
-			firstErr = fmt.Errorf("crdt: LWWMap key %v cannot be encoded: %w", k, err)
+// sorted returns every entry with its key's encoding, and the order of the
+// encodings as indexes into the items (sorting small indexes is cheaper
+// than moving the items). It fails if a key cannot be encoded or two keys
+// encode to the same bytes; on failure it still returns a deterministic
+// order (unencodable keys first) for String.
+func (m *LWWMap[K, V]) sorted() ([]lwwItem[K, V], []int32, error) {
+	items := make([]lwwItem[K, V], 0, len(m.entries))
+	for k, e := range m.entries {
+		items = append(items, lwwItem[K, V]{key: k, entry: e})
+	}
+	err := encodeKeysTogether(items)
+	if err != nil {
+		// A key failed to encode, or is nested too deeply to split the
+		// joint encoding; encode one at a time to find out which.
+		var firstErr error
+		for i := range items {
+			b, err := wire.Marshal(items[i].key)
+			if err != nil && firstErr == nil {
+				firstErr = fmt.Errorf("crdt: LWWMap key %v cannot be encoded: %w", items[i].key, err)
+			}
+			items[i].enc = b
 		}
-		keys = append(keys, lwwKey[K]{key: k, enc: b})
-	}
-	slices.SortFunc(keys, func(a, b lwwKey[K]) int { return bytes.Compare(a.enc, b.enc) })
-	if firstErr != nil {
-		return keys, firstErr
-	}
-	for i := 1; i < len(keys); i++ {
-		if bytes.Equal(keys[i-1].enc, keys[i].enc) {
-			return keys, fmt.Errorf("%w: LWWMap keys %v and %v encode to the same bytes % x",
-				ErrDuplicate, keys[i-1].key, keys[i].key, keys[i].enc)
+		if firstErr != nil {
+			err = firstErr
 		}
 	}
-	return keys, nil
+	order := make([]int32, len(items))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(a, b int32) int { return bytes.Compare(items[a].enc, items[b].enc) })
+	if err != nil {
+		return items, order, err
+	}
+	for i := 1; i < len(order); i++ {
+		if a, b := &items[order[i-1]], &items[order[i]]; bytes.Equal(a.enc, b.enc) {
+			return items, order, fmt.Errorf("%w: LWWMap keys %v and %v encode to the same bytes % x",
+				ErrDuplicate, a.key, b.key, b.enc)
+		}
+	}
+	return items, order, nil
+}
+
+// encodeKeysTogether sets the enc field of every item, encoding all keys
+// into one buffer (one encoder, few allocations) and splitting it with a
+// Reader. A key nested deeper than the decoders accept fails here too.
+func encodeKeysTogether[K, V any](items []lwwItem[K, V]) error {
+	w := wire.NewWriter()
+	for i := range items {
+		if err := w.Value(items[i].key); err != nil {
+			return err
+		}
+	}
+	r := wire.NewReader(w.Bytes())
+	for i := range items {
+		b, err := r.Raw("LWWMap key", wire.DefaultMaxDepth)
+		if err != nil {
+			return fmt.Errorf("crdt: LWWMap key %v would not decode: %w", items[i].key, err)
+		}
+		items[i].enc = b
+	}
+	return r.Done()
 }
 
 // MarshalBinary encodes the map, tombstones included, deterministically:
 // equal states give equal bytes. It fails only if a key or value cannot be
 // encoded by msgpack, or two distinct keys encode to the same bytes.
 func (m *LWWMap[K, V]) MarshalBinary() ([]byte, error) {
-	keys, err := m.sortedKeys()
+	items, order, err := m.sorted()
 	if err != nil {
 		return nil, err
 	}
 	w := wire.NewWriter()
 	writeHeader(w, TagLWWMap, 1)
-	w.Array(len(keys))
-	for _, k := range keys {
-		e := m.entries[k.key]
+	w.Array(len(items))
+	for _, i := range order {
+		k, e := &items[i], &items[i].entry
 		if e.deleted {
 			w.Array(4)
 		} else {
@@ -113,23 +151,19 @@ func (m *LWWMap[K, V]) UnmarshalBinary(b []byte) error {
 		entries = make(map[K]lwwEntry[V], n)
 	}
 	live := 0
-	// Replica IDs repeat across entries; share one string per replica.
-	replicas := make(map[ReplicaID]ReplicaID)
+	// Replica IDs repeat across entries: decode each distinct one once and
+	// share its string, keyed by its encoding.
+	replicas := make(map[string]ReplicaID)
 	var prev []byte
 	for i := range n {
 		start := r.Offset()
-		k, e, raw, err := decodeLWWEntry[K, V](r, prev)
+		k, e, raw, err := decodeLWWEntry[K, V](r, prev, replicas)
 		if err != nil {
 			return fmt.Errorf("LWWMap entry %d at offset %d: %w", i, start, err)
 		}
 		if _, dup := entries[k]; dup {
 			return fmt.Errorf("%w: LWWMap entry %d at offset %d: key %v decodes equal to an earlier key",
 				ErrDuplicate, i, start, k)
-		}
-		if id, ok := replicas[e.replica]; ok {
-			e.replica = id
-		} else {
-			replicas[e.replica] = e.replica
 		}
 		if !e.deleted {
 			live++
@@ -146,7 +180,7 @@ func (m *LWWMap[K, V]) UnmarshalBinary(b []byte) error {
 
 // decodeLWWEntry reads one entry whose key must sort after prev (nil for the
 // first entry). It returns the key's raw encoding for the next comparison.
-func decodeLWWEntry[K comparable, V any](r *wire.Reader, prev []byte) (K, lwwEntry[V], []byte, error) {
+func decodeLWWEntry[K comparable, V any](r *wire.Reader, prev []byte, replicas map[string]ReplicaID) (K, lwwEntry[V], []byte, error) {
 	var k K
 	var e lwwEntry[V]
 	fields, err := r.ArrayLen("LWWMap entry", 1)
@@ -168,7 +202,7 @@ func decodeLWWEntry[K comparable, V any](r *wire.Reader, prev []byte) (K, lwwEnt
 			return k, e, nil, fmt.Errorf("%w: keys not sorted: % x after % x", ErrMalformed, raw, prev)
 		}
 	}
-	if err := wire.Unmarshal(raw, &k); err != nil {
+	if err := decodeUser(raw, &k); err != nil {
 		return k, e, nil, fmt.Errorf("key: %w", err)
 	}
 	if k != k {
@@ -177,7 +211,7 @@ func decodeLWWEntry[K comparable, V any](r *wire.Reader, prev []byte) (K, lwwEnt
 	if e.ts, err = decodeHLC(r); err != nil {
 		return k, e, nil, err
 	}
-	if e.replica, err = readReplicaID(r); err != nil {
+	if e.replica, err = readReplicaIDShared(r, replicas); err != nil {
 		return k, e, nil, err
 	}
 	if e.deleted, err = r.Bool("LWWMap deleted flag"); err != nil {
@@ -193,9 +227,45 @@ func decodeLWWEntry[K comparable, V any](r *wire.Reader, prev []byte) (K, lwwEnt
 		if err != nil {
 			return k, e, nil, err
 		}
-		if err := wire.Unmarshal(v, &e.value); err != nil {
+		if err := decodeUser(v, &e.value); err != nil {
 			return k, e, nil, fmt.Errorf("value of key %v: %w", k, err)
 		}
 	}
 	return k, e, raw, nil
 }
+
+// readReplicaIDShared reads a replica ID like readReplicaID, returning the
+// string already decoded for the same encoding if there is one.
+func readReplicaIDShared(r *wire.Reader, seen map[string]ReplicaID) (ReplicaID, error) {
+	raw, err := r.Raw("replica id", wire.DefaultMaxDepth)
+	if err != nil {
+		return "", err
+	}
+	if id, ok := seen[string(raw)]; ok {
+		return id, nil
+	}
+	id, err := readReplicaID(wire.NewReader(raw))
+	if err != nil {
+		return "", err
+	}
+	seen[string(raw)] = id
+	return id, nil
+}
+
+// decodeUser decodes one key or value, already checked by Reader.Raw, into
+// *dst with wire.Unmarshal. A msgpack str decoded into a string takes a
+// short path with the same result and one allocation instead of four.
+func decodeUser[T any](raw []byte, dst *T) error {
+	if p, ok := any(dst).(*string); ok && isStr(raw[0]) {
+		s, err := wire.NewReader(raw).String("string", len(raw))
+		if err != nil {
+			return err
+		}
+		*p = s
+		return nil
+	}
+	return wire.Unmarshal(raw, dst)
+}
+
+// isStr reports whether c starts a msgpack str.
+func isStr(c byte) bool { return c >= 0xa0 && c <= 0xbf || c >= 0xd9 && c <= 0xdb }
