@@ -2,6 +2,8 @@ package wire
 
 import (
 	"bytes"
+	"fmt"
+	"reflect"
 
 	"github.com/vmihailenco/msgpack/v5"
 )
@@ -15,7 +17,7 @@ type Writer struct {
 }
 
 // NewWriter returns a Writer whose maps are encoded with sorted keys, so the
-// same value always gives the same bytes.
+// same value always gives the same bytes (see Value).
 func NewWriter() *Writer {
 	w := &Writer{}
 	w.enc = msgpack.NewEncoder(&w.buf)
@@ -33,13 +35,33 @@ func (w *Writer) BytesValue(b []byte) { _ = w.enc.EncodeBytes(b) }
 // Raw appends bytes that already hold one encoded value.
 func (w *Writer) Raw(b []byte) { w.buf.Write(b) }
 
-// Value encodes an arbitrary value (a user's element, key or value).
-func (w *Writer) Value(v any) error { return w.enc.Encode(v) }
+// Value encodes an arbitrary value (a user's element, key or value),
+// deterministically: if v's type may hold a map, msgpack's output is
+// rewritten with every map's entries in canonical order (see Canonical),
+// because msgpack sorts the keys of only three map types.
+func (w *Writer) Value(v any) error {
+	if !mayHoldMap(reflect.TypeOf(v)) {
+		return w.enc.Encode(v)
+	}
+	var buf bytes.Buffer
+	enc := msgpack.NewEncoder(&buf)
+	enc.SetSortMapKeys(true)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	b, err := Canonical(buf.Bytes())
+	if err != nil {
+		return fmt.Errorf("wire: canonical form of %T: %w", v, err)
+	}
+	w.buf.Write(b)
+	return nil
+}
 
 // Bytes returns the encoding so far. The Writer must not be used after.
 func (w *Writer) Bytes() []byte { return w.buf.Bytes() }
 
-// Marshal encodes one user value deterministically (sorted map keys).
+// Marshal encodes one user value deterministically (every map's entries in
+// canonical order, as Writer.Value).
 func Marshal(v any) ([]byte, error) {
 	w := NewWriter()
 	if err := w.Value(v); err != nil {
