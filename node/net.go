@@ -3,6 +3,9 @@ package node
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/converge-crdt/converge/gossip"
@@ -63,37 +66,46 @@ func (n *Node) NumMembers() int {
 	return n.net.NumMembers()
 }
 
-// membersPoll is how often WaitMembers looks at the member list: memberlist
-// reports membership changes only to its own event delegate, which the
-// gossip layer owns.
+// membersPoll is how often the node looks at the member list to wake
+// WaitFor and WaitMembers on membership changes: memberlist reports them only
+// to its event delegate, which the gossip layer owns.
 const membersPoll = 20 * time.Millisecond
+
+// watchMembers wakes waiters whenever the set of live members changes. It
+// runs until Close.
+func (n *Node) watchMembers() {
+	defer n.wg.Done()
+	t := time.NewTicker(membersPoll)
+	defer t.Stop()
+	last := ""
+	for {
+		select {
+		case <-n.done:
+			return
+		case <-n.netDone:
+			return
+		case <-t.C:
+		}
+		ms := n.net.Members()
+		names := make([]string, len(ms))
+		for i, m := range ms {
+			names[i] = m.Name + "/" + strconv.FormatUint(m.Epoch, 36)
+		}
+		slices.Sort(names)
+		if cur := strings.Join(names, ","); cur != last {
+			last = cur
+			n.wake()
+		}
+	}
+}
 
 // WaitMembers blocks until at least count members (this node included) are
 // alive, ctx ends (ctx.Err()) or the node closes (ErrClosed).
 func (n *Node) WaitMembers(ctx context.Context, count int) error {
-	if n.net == nil {
-		if count <= 1 {
-			return nil
-		}
+	if n.net == nil && count > 1 {
 		return fmt.Errorf("%w: waiting for %d members", ErrNoNetwork, count)
 	}
-	t := time.NewTicker(membersPoll)
-	defer t.Stop()
-	for {
-		if n.isClosed() {
-			return ErrClosed
-		}
-		if n.net.NumMembers() >= count {
-			return nil
-		}
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-n.done:
-			return ErrClosed
-		}
-	}
+	return n.WaitFor(ctx, func() bool { return n.NumMembers() >= count })
 }
 
 // QueueLen returns the number of deltas waiting in the gossip broadcast

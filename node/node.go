@@ -35,6 +35,7 @@ type Node struct {
 	// of membership), waking WaitFor callers.
 	changed atomic.Pointer[chan struct{}]
 	done    chan struct{} // closed by Close, after mu.closed is set
+	netDone chan struct{} // closed by Close before closing the gossip layer
 
 	watchMu  sync.Mutex
 	watchers map[*watcher]struct{} // guarded by watchMu; nil after Close
@@ -76,6 +77,7 @@ func Open(cfg Config) (*Node, error) {
 		objects:   make(map[string]*object),
 		rootDirty: true,
 		done:      make(chan struct{}),
+		netDone:   make(chan struct{}),
 		watchers:  make(map[*watcher]struct{}),
 	}
 	ch := make(chan struct{})
@@ -86,6 +88,8 @@ func Open(cfg Config) (*Node, error) {
 			return nil, fmt.Errorf("node: starting gossip: %w", err)
 		}
 		n.net = g
+		n.wg.Add(1)
+		go n.watchMembers()
 	}
 	n.log.Debug("opened", "replica", s.replica, "networked", s.networked)
 	return n, nil
@@ -113,6 +117,7 @@ func (n *Node) Close() error {
 	n.closed = true
 	n.mu.Unlock()
 
+	close(n.netDone)
 	var err error
 	if n.net != nil {
 		err = n.net.Close()
