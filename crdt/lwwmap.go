@@ -114,22 +114,28 @@ func encodeForOrder[V any](v V) []byte {
 
 // fastEqual reports whether two values are certainly equal without encoding
 // them, for the common value types whose == agrees with equality of
-// encodings. It returns false when it cannot tell.
+// encodings. It returns false when it cannot tell. The assertions on b are
+// checked: when V is an interface type, a and b may hold different types.
 func fastEqual[V any](a, b V) bool {
 	switch x := any(a).(type) {
 	case string:
-		return x == any(b).(string)
+		y, ok := any(b).(string)
+		return ok && x == y
 	case int64:
-		return x == any(b).(int64)
+		y, ok := any(b).(int64)
+		return ok && x == y
 	case int:
-		return x == any(b).(int)
+		y, ok := any(b).(int)
+		return ok && x == y
 	case uint64:
-		return x == any(b).(uint64)
+		y, ok := any(b).(uint64)
+		return ok && x == y
 	case bool:
-		return x == any(b).(bool)
+		y, ok := any(b).(bool)
+		return ok && x == y
 	case []byte:
-		y := any(b).([]byte)
-		return bytes.Equal(x, y) && (x == nil) == (y == nil)
+		y, ok := any(b).([]byte)
+		return ok && bytes.Equal(x, y) && (x == nil) == (y == nil)
 	}
 	return false
 }
@@ -245,8 +251,11 @@ func (m *LWWMap[K, V]) Clone() *LWWMap[K, V] {
 
 // Equal reports whether m and other hold the same state: the same keys,
 // tombstones included, with the same stamps and, for live keys, values
-// whose encodings are equal.
+// whose encodings are equal. A nil other is empty.
 func (m *LWWMap[K, V]) Equal(other *LWWMap[K, V]) bool {
+	if other == nil {
+		return len(m.entries) == 0
+	}
 	if len(m.entries) != len(other.entries) || m.live != other.live {
 		return false
 	}
