@@ -167,7 +167,7 @@ func checkLaw[T crdt.CRDT[T]](spec *Spec[T], law Law, opts Options) *Failure {
 	if len(res.Args) > 0 {
 		if h, ok := res.Args[0].Arg.(history); ok {
 			f.Steps = len(h)
-			f.History = formatHistory(spec, h)
+			f.History = formatHistory(spec, h, law == LawModel)
 		}
 		if h, ok := res.Args[0].OrigArg.(history); ok {
 			f.Original = len(h)
@@ -178,12 +178,17 @@ func checkLaw[T crdt.CRDT[T]](spec *Spec[T], law Law, opts Options) *Failure {
 }
 
 // formatHistory replays h, tracing each step, and prints the trace and the
-// final states.
-func formatHistory[T crdt.CRDT[T]](spec *Spec[T], h history) (out string) {
+// final states. causal replays it as the model law does.
+func formatHistory[T crdt.CRDT[T]](spec *Spec[T], h history, causal bool) (out string) {
 	s := newSim(spec, true)
+	s.causal = causal
 	var b strings.Builder
-	fmt.Fprintf(&b, "replicas %s..%s start empty, and each operation's delta goes in flight to the others:\n",
+	fmt.Fprintf(&b, "replicas %s..%s start empty, and each operation's delta goes in flight to the others",
 		s.ids[0], s.ids[len(s.ids)-1])
+	if causal {
+		b.WriteString(" (delivered causally)")
+	}
+	b.WriteString(":\n")
 	var stopped string
 	func() {
 		defer func() {

@@ -63,9 +63,11 @@ const (
 	// replays, states joined in different orders, and a decoded value
 	// re-encoded. Replicas compare digests of these bytes.
 	LawEncodingDeterministic Law = "encoding-deterministic"
-	// LawModel: where Spec.Model is given, every replica whose knowledge is
-	// causally closed shows (Spec.Observe) what the model computes from the
-	// events it has seen, after every step and after all deltas arrive.
+	// LawModel: where Spec.Model is given, each replica shows
+	// (Spec.Observe) what the model computes from the events it has seen,
+	// after every step and once every delta has arrived. Deltas are
+	// delivered causally for this law, so that what a replica has seen is
+	// well defined.
 	LawModel Law = "model"
 )
 

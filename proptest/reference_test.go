@@ -121,7 +121,8 @@ type dot struct {
 
 // orset is an add-wins observed-remove set with tombstones: an element is
 // present while one of its add dots is not removed, and a remove removes
-// exactly the dots its replica has seen.
+// exactly the dots its replica has seen. (crdt.ORSet needs no tombstones;
+// this one is simpler to get right by reading.)
 type orset struct {
 	adds    map[string]map[dot]bool
 	removed map[dot]bool

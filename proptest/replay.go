@@ -25,6 +25,12 @@ type sim[T crdt.CRDT[T]] struct {
 	flight [][]int  // per receiver: events whose delta is in flight to it, oldest first
 
 	trace []string // one line per step when tracing
+
+	// causal makes deliveries causal, as a causal broadcast layer would:
+	// a delta arrives only after every delta that happened before it (they
+	// are delivered first). Every replica's knowledge is then causally
+	// closed, which the model law needs.
+	causal bool
 }
 
 // stepResult says what an operation step did.
@@ -139,14 +145,34 @@ func (s *sim[T]) mergeState(to, from int) {
 }
 
 func (s *sim[T]) deliver(to, e int) {
+	if s.causal {
+		for i := range e {
+			if s.events[e].past.has(i) && !s.seen[to].has(i) {
+				s.tracef("%s  <- delta of e%d first, to keep delivery causal", s.ids[to], i+1)
+				s.deliver(to, i)
+			}
+		}
+	}
 	s.reps[to].Merge(s.deltas[e])
 	s.seen[to].add(e)
 	s.clock[to] = max(s.clock[to], s.events[e].Clock)
 }
 
 // deliverAll delivers every delta still in flight, newest first and then
-// each once more oldest first: reordered and duplicated, none lost.
+// each once more oldest first: reordered and duplicated, none lost. In a
+// causal sim it delivers every missing delta in causal order instead.
 func (s *sim[T]) deliverAll() {
+	if s.causal {
+		for to := range s.reps {
+			for e := range s.events {
+				if !s.seen[to].has(e) {
+					s.deliver(to, e)
+				}
+			}
+			s.flight[to] = nil
+		}
+		return
+	}
 	for to, q := range s.flight {
 		for _, e := range slices.Backward(q) {
 			s.deliver(to, e)
@@ -182,23 +208,6 @@ func (s *sim[T]) observer() T {
 		o.Merge(d)
 	}
 	return o
-}
-
-// closed reports whether replica r's knowledge is causally closed: it has
-// seen everything that happened before anything it has seen. Only then is
-// its value determined by the set of events it has seen (a delta may carry
-// more than its own operation).
-func (s *sim[T]) closed(r int) bool {
-	for i := range s.events {
-		if s.seen[r].has(i) {
-			for j := range i {
-				if s.events[i].past.has(j) && !s.seen[r].has(j) {
-					return false
-				}
-			}
-		}
-	}
-	return true
 }
 
 // seenEvents lists the events replica r has seen, in the order they ran.

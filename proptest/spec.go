@@ -38,9 +38,9 @@ type Spec[T crdt.CRDT[T]] struct {
 	// Observe and Model are optional and go together. Observe reads the
 	// user-visible value of a replica (a number, a sorted slice, a map).
 	// Model computes the value a replica must show after it has seen
-	// exactly the given events. The two results are compared with
-	// reflect.DeepEqual at every replica whose knowledge is causally
-	// closed, after every step and after convergence.
+	// exactly the given events, in the order they ran. The two results are
+	// compared with reflect.DeepEqual at the replica each step changed and,
+	// at the end, at every replica (LawModel).
 	Observe func(x T) any
 	Model   func(seen []Event) any
 
