@@ -231,6 +231,8 @@ func TestClockRandom(t *testing.T) {
 	}
 }
 
+func hlcWriter() *wire.Writer { return wire.NewWriter() }
+
 func hlcBytes(f func(w *wire.Writer)) []byte {
 	w := wire.NewWriter()
 	f(w)
