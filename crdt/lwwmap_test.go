@@ -919,3 +919,67 @@ func TestLWWMapDecodeAllocationBounded(t *testing.T) {
 		})
 	}
 }
+
+// TestLWWMapMatchesModel compares random histories against the definition:
+// a key's value is that of its greatest write by (timestamp, replica,
+// deleted, encoded value), whichever replica made it and in whatever order
+// the replicas merged.
+func TestLWWMapMatchesModel(t *testing.T) {
+	rng := newRand(t)
+	greater := func(a, b lwwOp) bool { // a beats b
+		if c := a.ts.Compare(b.ts); c != 0 {
+			return c > 0
+		}
+		if a.replica != b.replica {
+			return a.replica > b.replica
+		}
+		if a.del != b.del {
+			return a.del
+		}
+		return !a.del && bytes.Compare(mp(a.value), mp(b.value)) > 0
+	}
+	for range lawRounds {
+		ids := []ReplicaID{"r1", "r2", "r3"}
+		reps := []*LWWMap[string, string]{NewLWWMap[string, string](), NewLWWMap[string, string](), NewLWWMap[string, string]()}
+		var writes []lwwOp
+		for range 1 + rng.IntN(40) {
+			i := rng.IntN(len(reps))
+			if rng.IntN(5) == 0 {
+				reps[i].Merge(reps[rng.IntN(len(reps))])
+				continue
+			}
+			op := lwwOp{
+				replica: ids[rng.IntN(3)],
+				ts:      HLC{Wall: rng.Int64N(4), Logical: uint32(rng.IntN(2))},
+				key:     fmt.Sprintf("k%d", rng.IntN(4)),
+				value:   []string{"", "a", "b", "zz", "aaa"}[rng.IntN(5)],
+				del:     rng.IntN(4) == 0,
+			}
+			op.apply(reps[i])
+			writes = append(writes, op)
+		}
+		// Merge everything in a random order.
+		all := NewLWWMap[string, string]()
+		for _, i := range rng.Perm(len(reps)) {
+			all.Merge(reps[i])
+		}
+		model := map[string]lwwOp{}
+		for _, w := range writes {
+			if cur, ok := model[w.key]; !ok || greater(w, cur) {
+				model[w.key] = w
+			}
+		}
+		want := map[string]string{}
+		for k, w := range model {
+			if !w.del {
+				want[k] = w.value
+			}
+		}
+		if got := liveEntries(all); !maps.Equal(got, want) {
+			t.Fatalf("got %v, model %v\nwrites %v\nstate %v", got, want, writes, all)
+		}
+		if len(all.entries) != len(model) {
+			t.Fatalf("%d entries, model has %d keys written", len(all.entries), len(model))
+		}
+	}
+}
