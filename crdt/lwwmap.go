@@ -54,7 +54,9 @@ import (
 // encode distinct keys to distinct bytes and decode them back to equal
 // keys (strings, integers, and structs of them with exported fields do;
 // interface-typed keys do not). V must be encodable; time.Time and other
-// msgpack extension types are refused by the bounded decoder.
+// msgpack extension types are refused by the bounded decoder. Equal and the
+// tie rule compare values by their encodings, so fields that msgpack skips
+// (unexported ones) do not count.
 //
 // The zero value is an empty map, ready to use. An LWWMap is not safe for
 // concurrent use.
