@@ -23,12 +23,12 @@ func (s *sim[T]) name(i int) string {
 }
 
 func (c *checker[T]) mergeArgument(h history) error {
+	// Each replica is merged into the empty state and into the next
+	// replica: every (x, y) pair costs four replays, and the histories
+	// differ enough from case to case.
 	n := c.spec.replicas()
 	for y := range n {
-		for x := -1; x < n; x++ {
-			if x == y {
-				continue
-			}
+		for _, x := range []int{-1, (y + 1) % n} {
 			a, snap := c.fresh(h), c.fresh(h)
 			recv := c.stateAt(a, x)
 			recv.Merge(a.reps[y])

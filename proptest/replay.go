@@ -39,7 +39,20 @@ type stepResult struct {
 	rejected error // the error a rejected operation returned
 }
 
-func replicaID(i int) crdt.ReplicaID { return crdt.ReplicaID(fmt.Sprintf("r%d", i)) }
+// replicaIDs caches the IDs of the first replicas: replays are many.
+var replicaIDs = func() (ids [8]crdt.ReplicaID) {
+	for i := range ids {
+		ids[i] = crdt.ReplicaID(fmt.Sprintf("r%d", i))
+	}
+	return ids
+}()
+
+func replicaID(i int) crdt.ReplicaID {
+	if i < len(replicaIDs) {
+		return replicaIDs[i]
+	}
+	return crdt.ReplicaID(fmt.Sprintf("r%d", i))
+}
 
 func newSim[T crdt.CRDT[T]](spec *Spec[T], tracing bool) *sim[T] {
 	n := spec.replicas()
@@ -91,7 +104,9 @@ func (s *sim[T]) do(st step) (stepResult, error) {
 		d, err := op.Apply(s.reps[r], at, st.arg)
 		if err != nil {
 			res.rejected = err
-			s.tracef("%s  %s%s  rejected: %v", s.ids[r], op.Name, formatArg(st.arg), err)
+			if s.trace != nil {
+				s.tracef("%s  %s%s  rejected: %v", s.ids[r], op.Name, formatArg(st.arg), err)
+			}
 			return res, nil
 		}
 		if isNil(d) {
@@ -113,7 +128,9 @@ func (s *sim[T]) do(st step) (stepResult, error) {
 				s.flight[to] = append(s.flight[to], ev.index)
 			}
 		}
-		s.tracef("%s  %s%s  -> e%d", s.ids[r], op.Name, formatArg(st.arg), ev.index+1)
+		if s.trace != nil {
+			s.tracef("%s  %s%s  -> e%d", s.ids[r], op.Name, formatArg(st.arg), ev.index+1)
+		}
 	case stepMerge:
 		s.mergeState(r, st.from)
 		s.tracef("%s  <- full state of %s", s.ids[r], s.ids[st.from])
@@ -133,7 +150,9 @@ func (s *sim[T]) do(st step) (stepResult, error) {
 		if st.keep {
 			dup = ", a copy stays in flight"
 		}
-		s.tracef("%s  <- delta of e%d (%s %s%s)%s", s.ids[r], e+1, s.events[e].Replica, s.events[e].Op, formatArg(s.events[e].Arg), dup)
+		if s.trace != nil {
+			s.tracef("%s  <- delta of e%d (%s %s%s)%s", s.ids[r], e+1, s.events[e].Replica, s.events[e].Op, formatArg(s.events[e].Arg), dup)
+		}
 	}
 	return res, nil
 }
