@@ -22,6 +22,24 @@ import (
 // each key from one of them only (wants), instead of being sent the whole
 // state by each.
 
+// want is a key requested from peer, not requested elsewhere until then.
+type want struct {
+	peer  string
+	until time.Time
+}
+
+// extendWants gives the keys requested from peer more time while its chunks
+// keep arriving: a large state can take longer than wantTTL to arrive, and
+// asking another peer for it would only send it twice.
+func (g *Gossip) extendWants(peer string) {
+	until := time.Now().Add(g.wantTTL())
+	for k, w := range g.wants {
+		if w.peer == peer {
+			g.wants[k] = want{peer: peer, until: until}
+		}
+	}
+}
+
 // wantTTL is how long a requested key is not requested again from another
 // peer, unless it arrives first.
 func (g *Gossip) wantTTL() time.Duration { return 5 * g.cfg.AntiEntropyInterval }
@@ -98,21 +116,21 @@ func (g *Gossip) onDigests(from Origin, m digestsMsg) {
 		mine[kd.Key] = kd.Digest
 	}
 	now := time.Now()
-	var want []string
+	var wanted []string
 	theirs := make(map[string]uint64, len(m.Keys))
 	for _, kd := range m.Keys {
 		theirs[kd.Key] = kd.Digest
 		if d, ok := mine[kd.Key]; ok && d == kd.Digest {
 			continue
 		}
-		if until, ok := g.wants[kd.Key]; ok && now.Before(until) {
+		if w, ok := g.wants[kd.Key]; ok && now.Before(w.until) {
 			continue
 		}
-		g.wants[kd.Key] = now.Add(g.wantTTL())
-		want = append(want, kd.Key)
+		g.wants[kd.Key] = want{peer: from.Name, until: now.Add(g.wantTTL())}
+		wanted = append(wanted, kd.Key)
 	}
-	if len(want) > 0 {
-		g.send(to, MsgWant, appendWant(nil, g.cfg.Origin, want))
+	if len(wanted) > 0 {
+		g.send(to, MsgWant, appendWant(nil, g.cfg.Origin, wanted))
 	}
 	if m.Final {
 		return

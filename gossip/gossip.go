@@ -39,7 +39,7 @@ type Gossip struct {
 
 	// Owned by the worker goroutine.
 	reasm *reassembler
-	wants map[string]time.Time // keys requested, until when
+	wants map[string]want // keys requested and not yet received
 
 	closeOnce sync.Once
 	done      chan struct{} // closed by Close
@@ -75,7 +75,7 @@ func New(cfg Config, r Replica) (*Gossip, error) {
 		sends:   make(chan sendJob, cfg.SendQueueDepth),
 		rounds:  make(chan string, 64),
 		reasm:   newReassembler(cfg.MaxBlob, cfg.MaxReassemblyBytes, cfg.TransferTimeout),
-		wants:   make(map[string]time.Time),
+		wants:   make(map[string]want),
 		done:    make(chan struct{}),
 	}
 	mc := cfg.memberlistConfig((*delegate)(g))
@@ -328,8 +328,8 @@ func (g *Gossip) worker() {
 			if n := g.reasm.expire(now); n > 0 {
 				g.stats.transfersLost.Add(uint64(n))
 			}
-			for k, until := range g.wants {
-				if now.After(until) {
+			for k, w := range g.wants {
+				if now.After(w.until) {
 					delete(g.wants, k)
 				}
 			}
@@ -386,6 +386,7 @@ func (g *Gossip) handle(h header, r *reader, reassembled bool) error {
 		if err != nil {
 			return err
 		}
+		g.extendWants(h.From.Name)
 		msg, err := g.reasm.add(h.From, c, time.Now())
 		if err != nil {
 			g.stats.transfersLost.Add(1)

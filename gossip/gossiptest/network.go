@@ -54,7 +54,6 @@ func (n *Network) NewTransport(name string) *Transport {
 		addr:     memAddr("127.0.0.1:" + strconv.Itoa(10000+n.port)),
 		packetCh: make(chan *memberlist.Packet, 1024),
 		streamCh: make(chan net.Conn, 64),
-		done:     make(chan struct{}),
 	}
 	n.byAddr[string(t.addr)] = t
 	n.byName[name] = t
@@ -119,8 +118,40 @@ type Transport struct {
 	addr     memAddr
 	packetCh chan *memberlist.Packet
 	streamCh chan net.Conn
-	done     chan struct{}
-	once     sync.Once
+
+	// mu makes delivery and Shutdown atomic: nothing is queued on a
+	// transport after it shut down, where no one would ever read it.
+	mu     sync.Mutex
+	closed bool // guarded by mu
+}
+
+// deliverPacket queues p unless t is shut down or its queue is full (then
+// the packet is lost, as over UDP).
+func (t *Transport) deliverPacket(p *memberlist.Packet) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return
+	}
+	select {
+	case t.packetCh <- p:
+	default:
+	}
+}
+
+// deliverStream queues c, or reports that t is shut down or overloaded.
+func (t *Transport) deliverStream(c net.Conn) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return fmt.Errorf("%w: %s is shut down", ErrUnreachable, t.addr)
+	}
+	select {
+	case t.streamCh <- c:
+		return nil
+	default:
+		return fmt.Errorf("%w: %s has too many pending connections", ErrUnreachable, t.addr)
+	}
 }
 
 var _ memberlist.NodeAwareTransport = (*Transport)(nil)
@@ -156,12 +187,7 @@ func (t *Transport) WriteToAddress(b []byte, a memberlist.Address) (time.Time, e
 	if err != nil || drop {
 		return now, err
 	}
-	p := &memberlist.Packet{Buf: bytes.Clone(b), From: t.addr, Timestamp: now}
-	select {
-	case dest.packetCh <- p:
-	case <-dest.done:
-	case <-t.done:
-	}
+	dest.deliverPacket(&memberlist.Packet{Buf: bytes.Clone(b), From: t.addr, Timestamp: now})
 	return now, nil
 }
 
@@ -180,10 +206,7 @@ func (t *Transport) IngestPacket(conn net.Conn, addr net.Addr, now time.Time, sh
 	if buf.Len() < 1 {
 		return fmt.Errorf("gossiptest: empty packet from %s", addr)
 	}
-	select {
-	case t.packetCh <- &memberlist.Packet{Buf: buf.Bytes(), From: addr, Timestamp: now}:
-	case <-t.done:
-	}
+	t.deliverPacket(&memberlist.Packet{Buf: buf.Bytes(), From: addr, Timestamp: now})
 	return nil
 }
 
@@ -203,15 +226,12 @@ func (t *Transport) DialAddressTimeout(a memberlist.Address, timeout time.Durati
 		return nil, fmt.Errorf("%w: %s partitioned from %s", ErrUnreachable, a, t.name)
 	}
 	p1, p2 := net.Pipe()
-	select {
-	case dest.streamCh <- p1:
-		return p2, nil
-	case <-dest.done:
-	case <-t.done:
+	if err := dest.deliverStream(p1); err != nil {
+		p1.Close()
+		p2.Close()
+		return nil, err
 	}
-	p1.Close()
-	p2.Close()
-	return nil, fmt.Errorf("%w: %s is shut down", ErrUnreachable, a)
+	return p2, nil
 }
 
 // StreamCh implements memberlist.Transport.
@@ -219,28 +239,25 @@ func (t *Transport) StreamCh() <-chan net.Conn { return t.streamCh }
 
 // IngestStream implements memberlist.NodeAwareTransport.
 func (t *Transport) IngestStream(conn net.Conn) error {
-	select {
-	case t.streamCh <- conn:
-		return nil
-	case <-t.done:
+	if err := t.deliverStream(conn); err != nil {
 		conn.Close()
-		return fmt.Errorf("%w: shut down", ErrUnreachable)
+		return err
 	}
+	return nil
 }
 
 // Shutdown implements memberlist.Transport. Traffic to a shut-down transport
 // is dropped; queued streams are closed so their senders return.
 func (t *Transport) Shutdown() error {
-	t.once.Do(func() {
-		close(t.done)
-		for {
-			select {
-			case c := <-t.streamCh:
-				c.Close()
-			default:
-				return
-			}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.closed = true
+	for {
+		select {
+		case c := <-t.streamCh:
+			c.Close()
+		default:
+			return nil
 		}
-	})
-	return nil
+	}
 }
