@@ -168,7 +168,9 @@ func decodeCausalContext(r *wire.Reader) (*CausalContext, error) {
 			return nil, fmt.Errorf("%w: cloud dot %v not compacted into vector %v", ErrInvalid, d, c.vv.String())
 		}
 		if c.cloud == nil {
-			c.cloud = make(map[Dot]struct{}, n/2)
+			// A dot takes at least 3 bytes: size the map only as far as
+			// the bytes left could fill it.
+			c.cloud = make(map[Dot]struct{}, min(n/2, r.Remaining()/3+1))
 		}
 		c.cloud[d] = struct{}{}
 		prev = d

@@ -106,7 +106,10 @@ func decodeVersionVector(r *wire.Reader, what string) (*VersionVector, error) {
 	}
 	v := &VersionVector{}
 	if n > 0 {
-		v.m = make(map[ReplicaID]uint64, n/2)
+		// An entry takes at least 3 bytes (fixstr header, one byte of ID,
+		// a fixint), so a hostile header cannot size the map past what a
+		// valid input of the same length would need.
+		v.m = make(map[ReplicaID]uint64, min(n/2, r.Remaining()/3))
 	}
 	var prev ReplicaID
 	for i := 0; i < n/2; i++ {
