@@ -1,0 +1,299 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/converge-crdt/converge/gossip"
+	"github.com/converge-crdt/converge/gossip/gossiptest"
+	"github.com/converge-crdt/converge/node"
+)
+
+// result is the outcome of one local cluster run.
+type result struct {
+	converged bool
+	updates   int
+	incs      uint64        // counter increments, summed over nodes
+	lag       time.Duration // from the last write to equal state
+	rows      []row         // per node, at the end
+	diff      string        // per-node difference, if not converged
+
+	// Traffic, summed over nodes: gossip payload bytes (without
+	// memberlist's own framing and probes) from the first write to
+	// convergence, and while idle after it.
+	busyBytes    uint64
+	idleAERounds uint64
+	idleAEBytes  uint64
+	idleDelta    uint64 // delta bytes sent while idle (should be 0)
+	idleMeasured bool
+}
+
+// row is one node's line in the table.
+type row struct {
+	name    string
+	addr    string
+	members int
+	updates int
+	view    view
+	sent    uint64
+}
+
+// localCluster is nodes in this process, on loopback.
+type localCluster struct {
+	nodes []*node.Node
+	objs  []*objects
+	lossy []*gossiptest.LossyTransport
+}
+
+// startCluster opens o.nodes nodes on 127.0.0.1 with free ports (through a
+// packet-dropping transport if o.loss > 0) and joins them all through the
+// first.
+func startCluster(ctx context.Context, o *options, logger *slog.Logger, seed uint64) (*localCluster, error) {
+	c := &localCluster{}
+	for i := range o.nodes {
+		cfg := node.DefaultConfig()
+		cfg.Name = fmt.Sprintf("node-%02d", i+1)
+		cfg.Logger = logger
+		if o.loss > 0 {
+			tr, err := gossiptest.NewLoopbackTransport(o.loss, seed+uint64(i))
+			if err != nil {
+				c.close()
+				return nil, err
+			}
+			g := *cfg.Gossip
+			g.Transport = tr
+			cfg.Gossip = &g
+			c.lossy = append(c.lossy, tr)
+		}
+		n, err := node.Open(cfg)
+		if err != nil {
+			c.close()
+			return nil, err
+		}
+		c.nodes = append(c.nodes, n)
+		objs, err := openObjects(n, o.key)
+		if err != nil {
+			c.close()
+			return nil, err
+		}
+		c.objs = append(c.objs, objs)
+	}
+	seedAddr := c.nodes[0].Addr()
+	for _, n := range c.nodes[1:] {
+		if _, err := n.Join(ctx, seedAddr); err != nil {
+			c.close()
+			return nil, fmt.Errorf("%s joins %s: %w", n.Name(), seedAddr, err)
+		}
+	}
+	wctx, cancel := context.WithTimeout(ctx, o.timeout)
+	defer cancel()
+	for _, n := range c.nodes {
+		if err := n.WaitMembers(wctx, o.nodes); err != nil {
+			c.close()
+			return nil, fmt.Errorf("%s sees %d of %d members: %w", n.Name(), n.NumMembers(), o.nodes, err)
+		}
+	}
+	return c, nil
+}
+
+// close closes all nodes in parallel (each leaves gracefully).
+func (c *localCluster) close() {
+	var wg sync.WaitGroup
+	for _, n := range c.nodes {
+		wg.Go(func() { _ = n.Close() })
+	}
+	wg.Wait()
+}
+
+func (c *localCluster) sentBytes() uint64 {
+	var sum uint64
+	for _, n := range c.nodes {
+		sum += n.GossipStats().SentBytes()
+	}
+	return sum
+}
+
+// equal reports whether all nodes hold the same state (equal root digests
+// over all objects; the encodings are deterministic).
+func (c *localCluster) equal() bool {
+	root := c.nodes[0].Digest()
+	for _, n := range c.nodes[1:] {
+		if n.Digest() != root {
+			return false
+		}
+	}
+	return true
+}
+
+// runCluster runs the workload on a fresh cluster and waits for
+// convergence.
+func runCluster(ctx context.Context, o *options, logger *slog.Logger, seed uint64) (*result, error) {
+	c, err := startCluster(ctx, o, logger, seed)
+	if err != nil {
+		return nil, err
+	}
+	defer c.close()
+	return runClusterOn(ctx, c, o, seed)
+}
+
+// runClusterOn runs the workload on c and waits for convergence.
+func runClusterOn(ctx context.Context, c *localCluster, o *options, seed uint64) (*result, error) {
+	// Wake the convergence check on every change on any node.
+	changed := make(chan struct{}, 1)
+	for _, n := range c.nodes {
+		cancel, err := n.Watch("", func(string) {
+			select {
+			case changed <- struct{}{}:
+			default:
+			}
+		})
+		if err != nil {
+			return nil, err
+		}
+		defer cancel()
+	}
+
+	res := &result{}
+	startBytes := c.sentBytes()
+	lastWrite := make([]time.Time, len(c.nodes))
+	var wg sync.WaitGroup
+	end := time.Now().Add(o.duration)
+	interval := time.Duration(float64(time.Second) / o.rate)
+	var errOnce sync.Once
+	var werr error
+	for i, objs := range c.objs {
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(seed, uint64(i)))
+			// Stagger the nodes' ticks.
+			time.Sleep(time.Duration(rng.Int64N(int64(interval) + 1)))
+			t := time.NewTicker(interval)
+			defer t.Stop()
+			for time.Now().Before(end) {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+				}
+				if err := objs.step(ctx, rng); err != nil {
+					errOnce.Do(func() { werr = err })
+					return
+				}
+				lastWrite[i] = time.Now()
+			}
+		})
+	}
+	wg.Wait()
+	if werr != nil {
+		return nil, werr
+	}
+	var last time.Time
+	for i, t := range lastWrite {
+		if t.After(last) {
+			last = t
+		}
+		res.updates += c.objs[i].updates
+		res.incs += c.objs[i].incs
+	}
+
+	deadline := time.NewTimer(o.timeout)
+	defer deadline.Stop()
+	// A coarse tick as a safety net; changes wake the check at once.
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+wait:
+	for !c.equal() {
+		select {
+		case <-changed:
+		case <-tick.C:
+		case <-deadline.C:
+			break wait
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	if c.equal() {
+		res.converged = true
+		res.lag = max(time.Since(last), 0)
+	}
+	res.busyBytes = c.sentBytes() - startBytes
+
+	if res.converged && o.idle > 0 {
+		measureIdle(ctx, c, o.idle, res)
+	}
+	for i, n := range c.nodes {
+		res.rows = append(res.rows, row{
+			name: n.Name(), addr: n.Addr(), members: n.NumMembers(),
+			updates: c.objs[i].updates, view: c.objs[i].view(), sent: n.GossipStats().SentBytes(),
+		})
+	}
+	if !res.converged {
+		res.diff = describeDiff(c)
+	} else if got := c.objs[0].counter.Value(); got != res.incs {
+		// Equal but wrong would be a bug in the lattice, not the network.
+		res.converged = false
+		res.diff = fmt.Sprintf("all nodes agree, but the counter is %d and %d increments were made\n", got, res.incs)
+	}
+	return res, nil
+}
+
+// aeTypes are the anti-entropy message types.
+var aeTypes = []gossip.MsgType{gossip.MsgRoot, gossip.MsgDigests, gossip.MsgWant, gossip.MsgState, gossip.MsgChunk}
+
+// measureIdle records the anti-entropy traffic while the cluster is equal
+// and nobody writes.
+func measureIdle(ctx context.Context, c *localCluster, d time.Duration, res *result) {
+	before := make([]gossip.Stats, len(c.nodes))
+	for i, n := range c.nodes {
+		before[i] = n.GossipStats()
+	}
+	select {
+	case <-time.After(d):
+	case <-ctx.Done():
+		return
+	}
+	for i, n := range c.nodes {
+		after := n.GossipStats()
+		res.idleAERounds += after.AERounds - before[i].AERounds
+		for _, t := range aeTypes {
+			res.idleAEBytes += after.Sent[t].Bytes - before[i].Sent[t].Bytes
+		}
+		res.idleDelta += after.Sent[gossip.MsgDelta].Bytes - before[i].Sent[gossip.MsgDelta].Bytes
+	}
+	res.idleMeasured = true
+}
+
+// runLocalOnce runs the default mode: one cluster, a table, the final line.
+func runLocalOnce(ctx context.Context, o *options, logger *slog.Logger, stdout, stderr io.Writer) int {
+	fmt.Fprintf(stdout, "starting %d nodes on 127.0.0.1", o.nodes)
+	if o.loss > 0 {
+		fmt.Fprintf(stdout, " (dropping %.0f%% of packets)", 100*o.loss)
+	}
+	fmt.Fprintf(stdout, "; updating for %v at %.0f updates/s per node\n", o.duration, o.rate)
+	res, err := runCluster(ctx, o, logger, o.seed)
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			fmt.Fprintln(stderr, "cluster: interrupted")
+		} else {
+			fmt.Fprintf(stderr, "cluster: %v\n", err)
+		}
+		return 1
+	}
+	printTable(stdout, res.rows)
+	if !res.converged {
+		fmt.Fprintf(stdout, "NOT converged: %d nodes, %d updates, within %v after the last write\n%s",
+			o.nodes, res.updates, o.timeout, res.diff)
+		return 1
+	}
+	if res.idleMeasured {
+		printIdle(stdout, res)
+	}
+	fmt.Fprintf(stdout, "converged: %d nodes, %d updates, %d objects equal, %d ms after the last write\n",
+		o.nodes, res.updates, numObjects, res.lag.Milliseconds())
+	return 0
+}
