@@ -174,8 +174,13 @@ func (s *ORSet[E]) Remove(e E) *ORSet[E] {
 func (s *ORSet[E]) shrink() {
 	const minShrink = 64 // small maps are not worth rebuilding
 	if s.peak >= minShrink && 2*len(s.entries) <= s.peak {
-		s.entries = maps.Clone(s.entries)
-		s.peak = len(s.entries)
+		// maps.Clone would copy the old capacity; rebuild at the live size.
+		m := make(map[E]dotSet, len(s.entries))
+		for e, ds := range s.entries {
+			m[e] = ds
+		}
+		s.entries = m
+		s.peak = len(m)
 	}
 }
 
@@ -208,104 +213,141 @@ func (s *ORSet[E]) All() iter.Seq[E] {
 // side's context has not seen; a dot one side has seen and no longer holds
 // was removed there and stays removed. Then the contexts join. other is
 // neither mutated nor retained.
+//
+// Cost: one pass over each side. A map lookup is made only where the
+// contexts leave the answer open (a dot of s that other has seen, a dot of
+// other that s has not), so merging states that agree, or that hold
+// disjoint elements, costs one lookup per element; nothing is sorted
+// except the dots of an element that holds several.
 func (s *ORSet[E]) Merge(other *ORSet[E]) {
 	if s == other {
 		return
 	}
-	sctx, octx := &s.ctx, &other.ctx
-	var buf [8]Dot
+	// Both passes test dots against the contexts as they were before the
+	// merge; the contexts join at the end.
+	sctx, octx := newCtxProbe(&s.ctx), newCtxProbe(&other.ctx)
+
+	// Pass 1: keep the dots of s that other holds too or has not seen.
 	for e, ds := range s.entries {
-		ods, inOther := other.entries[e]
-		if !inOther {
-			if ds.more == nil {
-				if octx.Contains(ds.first) {
-					delete(s.entries, e)
-				}
-				continue
+		if ds.more == nil {
+			if !octx.contains(ds.first) {
+				continue // other has not seen it, so it cannot have removed it
 			}
-		} else if ds.more == nil && ods.more == nil {
-			// The common case: one dot on each side.
-			if ds.first == ods.first {
-				continue
-			}
-			keepMine := !octx.Contains(ds.first)
-			keepTheirs := !sctx.Contains(ods.first)
-			switch {
-			case keepMine && keepTheirs:
-				pair := buf[:0]
-				pair = append(pair, ds.first, ods.first)
-				slices.SortFunc(pair, compareDots)
-				s.entries[e] = makeDotSet(pair)
-			case keepMine:
-			case keepTheirs:
-				s.entries[e] = dotSet{first: ods.first}
-			default:
-				delete(s.entries, e)
+			if ods, ok := other.entries[e]; !ok || !ods.has(ds.first) {
+				delete(s.entries, e) // other saw this add and removed it
 			}
 			continue
 		}
-		// General case: several dots on at least one side.
-		var abuf [8]Dot
-		out := buf[:0]
-		changed := false
-		for _, d := range ds.appendTo(abuf[:0]) {
-			if (inOther && ods.has(d)) || !octx.Contains(d) {
-				out = append(out, d)
-			} else {
-				changed = true
-			}
-		}
-		if inOther {
-			var obuf [8]Dot
-			for _, d := range ods.appendTo(obuf[:0]) {
-				if !sctx.Contains(d) { // unseen by s, so not in ds either
-					out = append(out, d)
-					changed = true
+		var buf, kept [8]Dot
+		out := kept[:0]
+		var ods dotSet
+		looked, inOther := false, false
+		for _, d := range ds.appendTo(buf[:0]) {
+			if octx.contains(d) {
+				if !looked {
+					ods, inOther = other.entries[e]
+					looked = true
+				}
+				if !inOther || !ods.has(d) {
+					continue
 				}
 			}
+			out = append(out, d)
 		}
 		switch {
 		case len(out) == 0:
 			delete(s.entries, e)
-		case changed:
-			slices.SortFunc(out, compareDots)
+		case len(out) < ds.len():
 			s.entries[e] = makeDotSet(out)
 		}
 	}
+
+	// Pass 2: add the dots of other that s has not seen. s cannot hold
+	// them, so they extend an element of s or make a new one.
 	for e, ods := range other.entries {
-		if _, ok := s.entries[e]; ok {
-			continue // joined above
-		}
-		// Absent from s: either s never saw it (its dots are outside s's
-		// context and come in) or s removed it, or the loop above dropped
-		// it, in which case the dots s has seen stay out. Only dots unseen
-		// by s are new.
+		var obuf, fresh [8]Dot
+		add := fresh[:0]
 		if ods.more == nil {
-			if !sctx.Contains(ods.first) {
-				if s.entries == nil {
-					s.entries = make(map[E]dotSet, len(other.entries))
+			if sctx.contains(ods.first) {
+				continue
+			}
+			add = append(add, ods.first)
+		} else {
+			for _, d := range ods.appendTo(obuf[:0]) {
+				if !sctx.contains(d) {
+					add = append(add, d)
 				}
-				s.entries[e] = ods
 			}
-			continue
-		}
-		var obuf [8]Dot
-		out := buf[:0]
-		for _, d := range ods.appendTo(obuf[:0]) {
-			if !sctx.Contains(d) {
-				out = append(out, d)
+			if len(add) == 0 {
+				continue
 			}
 		}
-		if len(out) > 0 {
-			if s.entries == nil {
-				s.entries = make(map[E]dotSet, len(other.entries))
-			}
-			s.entries[e] = makeDotSet(out) // copies: never retain other's slice
+		if s.entries == nil {
+			s.entries = make(map[E]dotSet, len(other.entries))
+		}
+		ds, ok := s.entries[e]
+		switch {
+		case !ok && len(add) == 1:
+			s.entries[e] = dotSet{first: add[0]}
+		case !ok:
+			s.entries[e] = makeDotSet(add) // copies: never retain other's slice
+		default:
+			var buf [16]Dot
+			all := append(ds.appendTo(buf[:0]), add...)
+			slices.SortFunc(all, compareDots)
+			s.entries[e] = makeDotSet(all)
 		}
 	}
-	s.ctx.Merge(octx)
+
+	s.ctx.Merge(&other.ctx)
 	s.peak = max(s.peak, len(s.entries))
 	s.shrink()
+}
+
+// ctxProbe answers Contains for one context during a merge. Contexts name
+// few replicas, so it scans a copy of the vector instead of hashing the
+// replica ID for every dot; a replica ID usually shares its bytes with the
+// probe's copy, which makes the comparison a pointer check.
+type ctxProbe struct {
+	c  *CausalContext
+	vv []probeEntry // nil when the vector is too large to scan
+}
+
+type probeEntry struct {
+	r ReplicaID
+	n uint64
+}
+
+const maxProbeScan = 8
+
+func newCtxProbe(c *CausalContext) ctxProbe {
+	p := ctxProbe{c: c}
+	if len(c.vv.m) <= maxProbeScan {
+		p.vv = make([]probeEntry, 0, maxProbeScan)
+		for r, n := range c.vv.m {
+			p.vv = append(p.vv, probeEntry{r, n})
+		}
+	}
+	return p
+}
+
+func (p *ctxProbe) contains(d Dot) bool {
+	if p.vv == nil {
+		return p.c.Contains(d)
+	}
+	for _, x := range p.vv {
+		if x.r == d.Replica {
+			if d.Counter <= x.n {
+				return true
+			}
+			break
+		}
+	}
+	if len(p.c.cloud) == 0 {
+		return false
+	}
+	_, ok := p.c.cloud[d]
+	return ok
 }
 
 // Clone returns a deep copy of s that shares nothing mutable with it.
@@ -319,7 +361,7 @@ func (s *ORSet[E]) Clone() *ORSet[E] {
 			}
 		}
 	}
-	c.peak = len(c.entries)
+	c.peak = max(s.peak, len(c.entries)) // maps.Clone keeps the capacity
 	return c
 }
 

@@ -2,7 +2,10 @@ package crdt
 
 import (
 	"bytes"
+	"cmp"
+	"encoding/binary"
 	"fmt"
+	"math"
 	"reflect"
 	"slices"
 
@@ -50,39 +53,92 @@ func (c *elemEncoder) encodeOne(v any) ([]byte, error) {
 // MarshalBinary encodes the state deterministically. It fails only if an
 // element cannot be encoded by msgpack, or if two distinct elements encode
 // to the same bytes (possible only for an interface E holding values of
-// different types, such as int(1) and int64(1)), since no decoder could
+// different types, such as int(1) and uint(1)), since no decoder could
 // tell them apart.
 func (s *ORSet[E]) MarshalBinary() ([]byte, error) {
-	type entry struct {
-		start, end int
-		ds         dotSet
+	// Encode every element into one buffer, then sort small references to
+	// the encodings rather than the entries themselves.
+	type ref struct {
+		key             uint64 // 8 bytes past the common prefix; see below
+		start, end, idx uint32
 	}
-	enc := newElemEncoder()
-	ents := make([]entry, 0, len(s.entries))
-	for e, ds := range s.entries {
-		start := enc.buf.Len()
-		if err := enc.enc.Encode(e); err != nil {
-			return nil, fmt.Errorf("crdt: encode ORSet element %v: %w", e, err)
+	refs := make([]ref, 0, len(s.entries))
+	dss := make([]dotSet, 0, len(s.entries))
+	var raw []byte
+	if m, ok := any(s.entries).(map[string]dotSet); ok {
+		// Fast path for the common ORSet[string]: the same bytes as
+		// msgpack (TestORSetElementEncoderMatchesWire) without boxing
+		// each element or going through reflection.
+		for e, ds := range m {
+			start := len(raw)
+			raw = appendStringElem(raw, e)
+			refs = append(refs, ref{0, uint32(start), uint32(len(raw)), uint32(len(dss))})
+			dss = append(dss, ds)
 		}
-		ents = append(ents, entry{start, enc.buf.Len(), ds})
+	} else {
+		enc := newElemEncoder()
+		for e, ds := range s.entries {
+			start := enc.buf.Len()
+			if err := enc.enc.Encode(e); err != nil {
+				return nil, fmt.Errorf("crdt: encode ORSet element %v: %w", e, err)
+			}
+			refs = append(refs, ref{0, uint32(start), uint32(enc.buf.Len()), uint32(len(dss))})
+			dss = append(dss, ds)
+		}
+		raw = enc.buf.Bytes()
 	}
-	raw := enc.buf.Bytes()
-	elem := func(x entry) []byte { return raw[x.start:x.end] }
-	slices.SortFunc(ents, func(a, b entry) int { return bytes.Compare(elem(a), elem(b)) })
-	for i := 1; i < len(ents); i++ {
-		if bytes.Equal(elem(ents[i-1]), elem(ents[i])) {
-			return nil, fmt.Errorf("%w: two ORSet elements encode to the same bytes % x", ErrDuplicate, elem(ents[i]))
+	if uint64(len(raw)) > math.MaxUint32 {
+		return nil, fmt.Errorf("%w: ORSet elements take %d bytes", ErrTooLarge, len(raw))
+	}
+	elem := func(x ref) []byte { return raw[x.start:x.end] }
+	// Sorting by bytes.Compare alone spends most of its time re-reading
+	// the prefix that many elements share ("agent-00…"). Each ref instead
+	// carries the 8 bytes after the common prefix of all encodings, zero
+	// padded, as a number: a smaller key means smaller bytes (a zero pad
+	// sorts where the shorter encoding, a prefix, belongs), and only equal
+	// keys need the full comparison.
+	if len(refs) > 1 {
+		lcp := int(refs[0].end - refs[0].start)
+		first := elem(refs[0])
+		for _, x := range refs[1:] {
+			e := elem(x)
+			n := min(lcp, len(e))
+			i := 0
+			for i < n && e[i] == first[i] {
+				i++
+			}
+			lcp = i
+			if lcp == 0 {
+				break
+			}
+		}
+		for i := range refs {
+			var k [8]byte
+			e := elem(refs[i])
+			copy(k[:], e[min(lcp, len(e)):])
+			refs[i].key = binary.BigEndian.Uint64(k[:])
+		}
+	}
+	slices.SortFunc(refs, func(a, b ref) int {
+		if a.key != b.key {
+			return cmp.Compare(a.key, b.key)
+		}
+		return bytes.Compare(elem(a), elem(b))
+	})
+	for i := 1; i < len(refs); i++ {
+		if bytes.Equal(elem(refs[i-1]), elem(refs[i])) {
+			return nil, fmt.Errorf("%w: two ORSet elements encode to the same bytes % x", ErrDuplicate, elem(refs[i]))
 		}
 	}
 
 	w := wire.NewWriter()
 	writeHeader(w, TagORSet, 2)
 	s.ctx.encode(w)
-	w.Array(2 * len(ents))
+	w.Array(2 * len(refs))
 	var buf [8]Dot
-	for _, x := range ents {
+	for _, x := range refs {
 		w.Raw(elem(x))
-		ds := x.ds.appendTo(buf[:0])
+		ds := dss[x.idx].appendTo(buf[:0])
 		w.Array(2 * len(ds))
 		for _, d := range ds {
 			w.String(string(d.Replica))
@@ -90,6 +146,58 @@ func (s *ORSet[E]) MarshalBinary() ([]byte, error) {
 		}
 	}
 	return w.Bytes(), nil
+}
+
+// appendStringElem appends s as msgpack writes a string: the shortest str
+// header, then the bytes.
+func appendStringElem(buf []byte, s string) []byte {
+	switch n := len(s); {
+	case n < 32:
+		buf = append(buf, 0xa0|byte(n))
+	case n < 1<<8:
+		buf = append(buf, 0xd9, byte(n))
+	case n < 1<<16:
+		buf = append(buf, 0xda, byte(n>>8), byte(n))
+	default:
+		buf = append(buf, 0xdb, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+	}
+	return append(buf, s...)
+}
+
+// decodeStringElem returns the string raw holds if raw is exactly what
+// appendStringElem writes for it: the canonical encoding, the only one the
+// decoder accepts (decoding with msgpack and re-encoding, as for other
+// element types, accepts the same inputs, but costs more).
+func decodeStringElem(raw []byte) (string, bool) {
+	if len(raw) == 0 {
+		return "", false
+	}
+	var hdr, n int
+	switch c := raw[0]; {
+	case c >= 0xa0 && c <= 0xbf:
+		hdr, n = 1, int(c&0x1f)
+	case c == 0xd9 && len(raw) >= 2:
+		hdr, n = 2, int(raw[1])
+		if n < 32 {
+			return "", false
+		}
+	case c == 0xda && len(raw) >= 3:
+		hdr, n = 3, int(raw[1])<<8|int(raw[2])
+		if n < 1<<8 {
+			return "", false
+		}
+	case c == 0xdb && len(raw) >= 5:
+		hdr, n = 5, int(raw[1])<<24|int(raw[2])<<16|int(raw[3])<<8|int(raw[4])
+		if n < 1<<16 {
+			return "", false
+		}
+	default:
+		return "", false
+	}
+	if len(raw) != hdr+n {
+		return "", false
+	}
+	return string(raw[hdr:]), true
 }
 
 // UnmarshalBinary replaces s with the state encoded in b, which may come
@@ -146,25 +254,17 @@ func (s *ORSet[E]) UnmarshalBinary(b []byte) error {
 			}
 		}
 		prevElem = raw
+		// Elements must be in canonical form: the bytes MarshalBinary
+		// writes for them. Then equal elements have equal bytes, so the
+		// order check above also rules out duplicates, and a state has
+		// one encoding of its elements.
 		var e E
-		if err := wire.Unmarshal(raw, &e); err != nil {
-			return fmt.Errorf("ORSet entry %d at offset %d: element: %w", i, start, err)
-		}
-		if checkComparable && !reflect.ValueOf(&e).Elem().Comparable() {
-			return fmt.Errorf("%w: ORSet entry %d at offset %d: element %v is not comparable", ErrInvalid, i, start, e)
-		}
-		if e != e {
-			return fmt.Errorf("%w: ORSet entry %d at offset %d: element %v is not equal to itself", ErrInvalid, i, start, e)
-		}
-		// The canonical check makes the encoding of a state unique: equal
-		// elements then have equal bytes, so the sort above catches every
-		// duplicate and re-encoding gives back b.
-		canon, err := enc.encodeOne(e)
-		if err != nil || !bytes.Equal(canon, raw) {
-			return fmt.Errorf("%w: ORSet entry %d at offset %d: element % x is not in canonical form", ErrMalformed, i, start, raw)
-		}
-		if _, dup := entries[e]; dup {
-			return fmt.Errorf("%w: ORSet entry %d repeats element %v", ErrDuplicate, i, e)
+		if p, ok := any(&e).(*string); ok {
+			if *p, ok = decodeStringElem(raw); !ok {
+				return fmt.Errorf("%w: ORSet entry %d at offset %d: element % x is not a string in canonical form", ErrMalformed, i, start, raw)
+			}
+		} else if e, err = decodeElem[E](raw, enc, checkComparable); err != nil {
+			return fmt.Errorf("ORSet entry %d at offset %d: %w", i, start, err)
 		}
 
 		m, err := r.ArrayLen("ORSet element dots", 1)
@@ -198,6 +298,9 @@ func (s *ORSet[E]) UnmarshalBinary(b []byte) error {
 			ds = append(ds, d)
 		}
 		entries[e] = makeDotSet(ds)
+		if len(entries) != i+1 { // cannot happen with canonical elements; cheap to be sure
+			return fmt.Errorf("%w: ORSet entry %d repeats element %v", ErrDuplicate, i, e)
+		}
 	}
 	if err := r.Done(); err != nil {
 		return fmt.Errorf("ORSet: %w", err)
@@ -209,6 +312,26 @@ func (s *ORSet[E]) UnmarshalBinary(b []byte) error {
 	s.ctx = *ctx
 	s.peak = len(entries)
 	return nil
+}
+
+// decodeElem decodes one element with msgpack and checks that it can be
+// a map key and is in canonical form.
+func decodeElem[E comparable](raw []byte, enc *elemEncoder, checkComparable bool) (E, error) {
+	var e E
+	if err := wire.Unmarshal(raw, &e); err != nil {
+		return e, fmt.Errorf("element: %w", err)
+	}
+	if checkComparable && !reflect.ValueOf(&e).Elem().Comparable() {
+		return e, fmt.Errorf("%w: element %v is not comparable", ErrInvalid, e)
+	}
+	if e != e {
+		return e, fmt.Errorf("%w: element %v is not equal to itself", ErrInvalid, e)
+	}
+	canon, err := enc.encodeOne(e)
+	if err != nil || !bytes.Equal(canon, raw) {
+		return e, fmt.Errorf("%w: element % x is not in canonical form", ErrMalformed, raw)
+	}
+	return e, nil
 }
 
 // replicaTable interns the replica IDs of decoded dots, so that 100 k dots
@@ -244,8 +367,8 @@ func (t *replicaTable) readDot(r *wire.Reader) (Dot, error) {
 		return Dot{}, err
 	}
 	d := Dot{Replica: t.ids[idx], Counter: ctr}
-	if err := checkCounter(fmt.Sprintf("dot %v", d), ctr); err != nil {
-		return Dot{}, err
+	if ctr == 0 || ctr > MaxCounter { // checked first: the message costs an allocation
+		return Dot{}, checkCounter(fmt.Sprintf("dot %v", d), ctr)
 	}
 	t.last = idx
 	return d, nil

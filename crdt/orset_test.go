@@ -728,7 +728,11 @@ func TestORSetElementEncoderMatchesWire(t *testing.T) {
 	}
 	values := []any{
 		"", "x", strings.Repeat("s", 40), strings.Repeat("s", 300), 0, -1, 1 << 40, int64(7), uint8(200),
-		true, 1.5, point{1, 2, "p"}, [3]string{"a", "b", "c"}, map[string]int{"b": 2, "a": 1},
+		true, 1.5, point{1, 2, "p"}, [3]string{"a", "b", "c"},
+		// Elements are comparable, so never maps; msgpack sorts only these
+		// map types' keys anyway (a map[string]int encodes in iteration
+		// order, even with SetSortMapKeys).
+		map[string]string{"b": "2", "a": "1", "c": "3"},
 	}
 	enc := newElemEncoder()
 	for _, v := range values {
@@ -743,7 +747,88 @@ func TestORSetElementEncoderMatchesWire(t *testing.T) {
 		if !bytes.Equal(got, want) {
 			t.Errorf("element %#v: encoder wrote % x, wire.Marshal % x", v, got, want)
 		}
+		if str, ok := v.(string); ok {
+			if fast := appendStringElem(nil, str); !bytes.Equal(fast, want) {
+				t.Errorf("string of %d bytes: fast path wrote % x, wire.Marshal % x", len(str), fast, want)
+			}
+		}
 	}
+	for _, n := range []int{31, 32, 255, 256, 65535, 65536} {
+		str := strings.Repeat("s", n)
+		want, _ := wire.Marshal(str)
+		if fast := appendStringElem(nil, str); !bytes.Equal(fast, want) {
+			t.Errorf("string of %d bytes: fast path header % x, wire.Marshal % x", n, fast[:5], want[:5])
+		}
+	}
+}
+
+// TestORSetStringFastPathAcceptsWhatGenericDoes pins that the string
+// decoding fast path accepts exactly the inputs that the generic path
+// (wire.Unmarshal, then the canonical re-encoding check) accepts.
+func TestORSetStringFastPathAcceptsWhatGenericDoes(t *testing.T) {
+	long := func(hdr []byte, n int) []byte { return append(hdr, bytes.Repeat([]byte{'s'}, n)...) }
+	inputs := []struct {
+		name string
+		raw  []byte
+	}{
+		{"fixstr", []byte{0xa3, 'a', 'b', 'c'}},
+		{"empty fixstr", []byte{0xa0}},
+		{"str8 holding a short string", []byte{0xd9, 0x03, 'a', 'b', 'c'}},
+		{"str8", long([]byte{0xd9, 32}, 32)},
+		{"str16 holding 255 bytes", long([]byte{0xda, 0, 255}, 255)},
+		{"str16", long([]byte{0xda, 1, 0}, 256)},
+		{"str32 holding 256 bytes", long([]byte{0xdb, 0, 0, 1, 0}, 256)},
+		{"str32", long([]byte{0xdb, 0, 1, 0, 0}, 1<<16)},
+		{"bin", []byte{0xc4, 0x03, 'a', 'b', 'c'}},
+		{"nil", []byte{0xc0}},
+		{"integer", []byte{0x05}},
+		{"array of a string", []byte{0x91, 0xa1, 'a'}},
+		{"short header", []byte{0xd9}},
+		{"short payload", []byte{0xa3, 'a'}},
+		{"long payload", []byte{0xa1, 'a', 'b'}},
+	}
+	enc := newElemEncoder()
+	for _, tc := range inputs {
+		t.Run(tc.name, func(t *testing.T) {
+			_, fastOK := decodeStringElem(tc.raw)
+			var s string
+			genericOK := wire.Unmarshal(tc.raw, &s) == nil
+			if genericOK {
+				canon, err := enc.encodeOne(s)
+				genericOK = err == nil && bytes.Equal(canon, tc.raw)
+			}
+			if fastOK != genericOK {
+				t.Fatalf("fast path accepts: %v, generic path: %v", fastOK, genericOK)
+			}
+		})
+	}
+}
+
+// TestORSetEncodingSortsTrickyElements round-trips elements whose order
+// by encoded bytes is easy to get wrong: shared prefixes, zero bytes,
+// prefixes of each other, lengths across msgpack's string header sizes.
+// The decoder refuses entries that are not strictly increasing.
+func TestORSetEncodingSortsTrickyElements(t *testing.T) {
+	long := strings.Repeat("p", 300)
+	elems := []string{
+		"", "\x00", "\x00\x00", "a", "a\x00", "a\x00\x00", "a\x00\x01", "ab", "a\xff",
+		long, long + "\x00", long + "a", long + "b", long[:31], long[:32], strings.Repeat("p", 1<<16),
+		"agent-00000001", "agent-00000002", "agent-0000000", "agent-000000010",
+	}
+	for _, n := range []int{2, 3, len(elems)} {
+		s := NewORSet[string]()
+		for _, e := range elems[:n] {
+			s.Add("a", e)
+		}
+		checkRoundTrip(t, s, NewORSet[string])
+	}
+	// Every element sharing the whole common prefix: keys tie, full
+	// comparison decides.
+	s := NewORSet[string]()
+	for i := range 20 {
+		s.Add("a", long+strings.Repeat("\x00", i))
+	}
+	checkRoundTrip(t, s, NewORSet[string])
 }
 
 func TestORSetOtherElementTypes(t *testing.T) {
