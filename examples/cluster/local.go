@@ -30,8 +30,9 @@ type result struct {
 	busyBytes    uint64
 	idleAERounds uint64
 	idleAEBytes  uint64
-	idleDelta    uint64 // delta bytes sent while idle (should be 0)
-	idleMeasured bool
+	idleDelta    uint64        // delta bytes sent while idle (0: re-gossip stopped)
+	idleMeasured bool          // false if the queues never drained
+	drain        time.Duration // from convergence to empty broadcast queues
 }
 
 // row is one node's line in the table.
@@ -117,6 +118,16 @@ func (c *localCluster) sentBytes() uint64 {
 		sum += n.GossipStats().SentBytes()
 	}
 	return sum
+}
+
+// drained reports whether every node's broadcast queue is empty.
+func (c *localCluster) drained() bool {
+	for _, n := range c.nodes {
+		if n.QueueLen() > 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // equal reports whether all nodes hold the same state (equal root digests
@@ -246,8 +257,24 @@ wait:
 var aeTypes = []gossip.MsgType{gossip.MsgRoot, gossip.MsgDigests, gossip.MsgWant, gossip.MsgState, gossip.MsgChunk}
 
 // measureIdle records the anti-entropy traffic while the cluster is equal
-// and nobody writes.
+// and nobody writes. It first waits for the broadcast queues to drain
+// (memberlist retransmits each broadcast a few times after everyone has it)
+// and reports how long that took.
 func measureIdle(ctx context.Context, c *localCluster, d time.Duration, res *result) {
+	start := time.Now()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for !c.drained() {
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return
+		}
+		if time.Since(start) > 30*time.Second {
+			return // re-gossip did not stop; idleMeasured stays false
+		}
+	}
+	res.drain = time.Since(start)
 	before := make([]gossip.Stats, len(c.nodes))
 	for i, n := range c.nodes {
 		before[i] = n.GossipStats()
@@ -292,6 +319,8 @@ func runLocalOnce(ctx context.Context, o *options, logger *slog.Logger, stdout, 
 	}
 	if res.idleMeasured {
 		printIdle(stdout, res)
+	} else if o.idle > 0 {
+		fmt.Fprintln(stdout, "idle: broadcast queues did not drain within 30s")
 	}
 	fmt.Fprintf(stdout, "converged: %d nodes, %d updates, %d objects equal, %d ms after the last write\n",
 		o.nodes, res.updates, numObjects, res.lag.Milliseconds())

@@ -28,8 +28,8 @@ func printIdle(w io.Writer, res *result) {
 	if res.idleAERounds > 0 {
 		per = float64(res.idleAEBytes) / float64(res.idleAERounds)
 	}
-	fmt.Fprintf(w, "idle: %d anti-entropy rounds, %.0f bytes per round, %d delta bytes re-sent\n",
-		res.idleAERounds, per, res.idleDelta)
+	fmt.Fprintf(w, "idle: broadcast queues empty %d ms after convergence; then %d anti-entropy rounds, %.0f bytes per round, %d delta bytes sent\n",
+		res.drain.Milliseconds(), res.idleAERounds, per, res.idleDelta)
 }
 
 // describeDiff says, per object, which nodes agree with which.
@@ -85,7 +85,7 @@ func runMeasure(ctx context.Context, o *options, logger *slog.Logger, stdout, st
 	}
 	fmt.Fprintf(stdout, "measuring: %d runs of %d nodes, %.0f%% packet loss, %v of updates at %.0f/s per node\n",
 		o.runs, o.nodes, 100*o.loss, o.duration, o.rate)
-	var lags []time.Duration
+	var lags, drains []time.Duration
 	var updates int
 	var busy, aeRounds, aeBytes, idleDelta uint64
 	failed := 0
@@ -101,6 +101,11 @@ func runMeasure(ctx context.Context, o *options, logger *slog.Logger, stdout, st
 			continue
 		}
 		lags = append(lags, res.lag)
+		if res.idleMeasured {
+			drains = append(drains, res.drain)
+		} else {
+			fmt.Fprintf(stdout, "run %2d: broadcast queues did not drain\n", i+1)
+		}
 		updates += res.updates
 		busy += res.busyBytes
 		aeRounds += res.idleAERounds
@@ -121,7 +126,12 @@ func runMeasure(ctx context.Context, o *options, logger *slog.Logger, stdout, st
 	if aeRounds > 0 {
 		per = float64(aeBytes) / float64(aeRounds)
 	}
-	fmt.Fprintf(stdout, "anti-entropy when equal: %.0f bytes per round (%d rounds), %d delta bytes re-sent while idle\n", per, aeRounds, idleDelta)
+	fmt.Fprintf(stdout, "anti-entropy when equal: %.0f bytes per round (%d rounds), %d delta bytes sent while idle\n", per, aeRounds, idleDelta)
+	if len(drains) > 0 {
+		slices.Sort(drains)
+		fmt.Fprintf(stdout, "broadcast queues empty after convergence: p50 %d ms, worst %d ms\n",
+			percentile(drains, 0.5).Milliseconds(), drains[len(drains)-1].Milliseconds())
+	}
 	if failed > 0 {
 		fmt.Fprintf(stdout, "%d of %d runs did not converge\n", failed, o.runs)
 		return 1
