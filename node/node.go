@@ -171,7 +171,7 @@ func (n *Node) objectLocked(key string, o typeOps) (*object, error) {
 		return obj, nil
 	}
 	if obj.ops.tag() != o.tag() {
-		return nil, fmt.Errorf("%w: %q is a %s, not a %s", ErrTypeMismatch, key, obj.ops.name(), o.name())
+		return nil, fmt.Errorf("%w: %q is bound to type %s, not %s", ErrTypeMismatch, key, obj.ops.name(), o.name())
 	}
 	return obj, nil
 }
@@ -255,7 +255,7 @@ func (n *Node) read(key string, o typeOps, f func(v any)) (ok bool, err error) {
 		return false, nil
 	}
 	if obj.ops.tag() != o.tag() {
-		return false, fmt.Errorf("%w: %q is a %s, not a %s", ErrTypeMismatch, key, obj.ops.name(), o.name())
+		return false, fmt.Errorf("%w: %q is bound to type %s, not %s", ErrTypeMismatch, key, obj.ops.name(), o.name())
 	}
 	f(obj.val)
 	return true, nil
