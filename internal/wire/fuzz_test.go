@@ -9,8 +9,9 @@ import (
 )
 
 // FuzzWireValidate checks that Validate never panics, that it accepts
-// exactly one value (Raw over the same bytes agrees), and that a value it
-// accepts is one msgpack decodes without running past it.
+// exactly one value (Raw over the same bytes agrees), that Canonical keeps
+// an accepted value's size and validity and is idempotent, and that what
+// msgpack decodes from it re-encodes to a valid value.
 func FuzzWireValidate(f *testing.F) {
 	seeds := [][]byte{
 		nil,
@@ -40,6 +41,16 @@ func FuzzWireValidate(f *testing.F) {
 		if err == nil {
 			if rawErr != nil || !bytes.Equal(raw, b) {
 				t.Fatalf("Validate accepts % x but Raw gives % x, %v", b, raw, rawErr)
+			}
+			c, cerr := Canonical(b)
+			if cerr != nil || len(c) != len(b) {
+				t.Fatalf("Canonical of a valid value: % x, %v", c, cerr)
+			}
+			if c2, _ := Canonical(c); !bytes.Equal(c2, c) {
+				t.Fatalf("Canonical not idempotent:\n% x\n% x", c, c2)
+			}
+			if verr := Validate(c, DefaultMaxDepth); verr != nil {
+				t.Fatalf("canonical form fails Validate: %v", verr)
 			}
 			var v any
 			if uerr := Unmarshal(b, &v); uerr != nil {
