@@ -96,6 +96,7 @@ type eventDelegate Gossip
 // anti-entropy round with it, so a new member catches up at once.
 func (e *eventDelegate) NotifyJoin(n *memberlist.Node) {
 	g := (*Gossip)(e)
+	g.table.put(n)
 	if n.Name == g.cfg.Origin.Name {
 		return
 	}
@@ -103,13 +104,16 @@ func (e *eventDelegate) NotifyJoin(n *memberlist.Node) {
 	g.requestRound(n.Name)
 }
 
-// NotifyLeave is ignored: memberlist does not say whether the node left or
-// died, and the rejoin loop must keep trying dead ones.
-func (e *eventDelegate) NotifyLeave(n *memberlist.Node) {}
+// NotifyLeave drops the member from the live table. The rejoin loop keeps
+// its address: memberlist does not say whether it left or died.
+func (e *eventDelegate) NotifyLeave(n *memberlist.Node) {
+	(*Gossip)(e).table.remove(n.Name)
+}
 
-// NotifyUpdate records a member's new address.
+// NotifyUpdate records a member's new address or metadata.
 func (e *eventDelegate) NotifyUpdate(n *memberlist.Node) {
 	g := (*Gossip)(e)
+	g.table.put(n)
 	if n.Name != g.cfg.Origin.Name {
 		g.peers.seen(n.Name, n.Address())
 	}

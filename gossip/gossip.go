@@ -2,12 +2,9 @@ package gossip
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"net"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,6 +28,7 @@ type Gossip struct {
 	budget int // largest message that fits a gossip packet
 	stats  counters
 	peers  peerBook
+	table  memberTable
 
 	inbound      chan inMsg
 	inboundBytes atomic.Int64
@@ -218,7 +216,7 @@ func (g *Gossip) spread(key string, delta []byte, except string) {
 // randomPeers returns up to n random live members other than self and
 // except.
 func (g *Gossip) randomPeers(n int, except string) []*memberlist.Node {
-	all := g.ml.Members()
+	all := g.table.all()
 	peers := all[:0:0]
 	for _, m := range all {
 		if m.Name != g.cfg.Origin.Name && m.Name != except {
@@ -231,12 +229,7 @@ func (g *Gossip) randomPeers(n int, except string) []*memberlist.Node {
 
 // member returns the live member named name, or nil.
 func (g *Gossip) member(name string) *memberlist.Node {
-	for _, m := range g.ml.Members() {
-		if m.Name == name {
-			return m
-		}
-	}
-	return nil
+	return g.table.get(name)
 }
 
 // sendPacket sends msg best-effort (one UDP packet).
@@ -249,25 +242,22 @@ func (g *Gossip) sendPacket(to *memberlist.Node, t MsgType, msg []byte) {
 	g.stats.sent[t].add(len(msg))
 }
 
-// Members returns the live members, this node included.
+// Members returns the live members, this node included, sorted by name.
 func (g *Gossip) Members() []Member {
-	nodes := g.ml.Members()
+	nodes := g.table.all()
 	out := make([]Member, 0, len(nodes))
 	for _, n := range nodes {
-		epoch, _ := binary.Uvarint(n.Meta)
-		out = append(out, Member{
-			Name:  n.Name,
-			Addr:  net.JoinHostPort(n.Addr.String(), strconv.Itoa(int(n.Port))),
-			Epoch: epoch,
-		})
+		out = append(out, toMember(n))
 	}
 	return out
 }
 
 // LocalAddr returns the address peers use to reach this node (host:port).
 func (g *Gossip) LocalAddr() string {
-	n := g.ml.LocalNode()
-	return net.JoinHostPort(n.Addr.String(), strconv.Itoa(int(n.Port)))
+	if n := g.table.get(g.cfg.Origin.Name); n != nil {
+		return toMember(n).Addr
+	}
+	return ""
 }
 
 // NumMembers returns the number of live members, this node included.

@@ -86,7 +86,7 @@ func (g *Gossip) rejoinLoop() {
 
 func (g *Gossip) rejoin() {
 	alive := make(map[string]bool)
-	for _, m := range g.ml.Members() {
+	for _, m := range g.table.all() {
 		alive[m.Name] = true
 	}
 	addrs := g.peers.missing(alive, g.cfg.Origin.Name)

@@ -1,0 +1,50 @@
+package gossip_test
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/converge-crdt/converge/gossip"
+	"github.com/converge-crdt/converge/gossip/gossiptest"
+)
+
+// Two replicas on an in-memory network: one publishes a local update, the
+// other receives it. With gossip.DefaultConfig and no Transport, the same
+// code runs on real loopback sockets.
+func Example() {
+	network := gossiptest.NewNetwork(1)
+	start := func(name string) (*gossip.Gossip, *gossiptest.Replica, string) {
+		tr := network.NewTransport(name)
+		cfg := gossip.DefaultConfig(name)
+		cfg.Origin.Epoch = 1
+		cfg.Transport = tr
+		r := gossiptest.NewReplica()
+		g, err := gossip.New(cfg, r)
+		if err != nil {
+			panic(err)
+		}
+		return g, r, name + "/" + tr.Addr()
+	}
+	a, ra, addrA := start("a")
+	defer a.Close()
+	b, rb, _ := start("b")
+	defer b.Close()
+
+	if _, err := b.Join(context.Background(), addrA); err != nil {
+		panic(err)
+	}
+	// The replica applies the update locally and returns its delta;
+	// gossip spreads the delta.
+	if err := a.Publish("greetings", ra.Add("greetings", "hello")); err != nil {
+		panic(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); !rb.Has("greetings", "hello") && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	fmt.Println("b has hello:", rb.Has("greetings", "hello"))
+	fmt.Println("members:", b.NumMembers())
+	// Output:
+	// b has hello: true
+	// members: 2
+}
