@@ -433,6 +433,19 @@ func TestORSetEqualIsLatticeEquality(t *testing.T) {
 	if a.Equal(c) {
 		t.Fatalf("same elements with different dots reported Equal")
 	}
+	// Same context, same element, same number of dots, but not the same
+	// dots: x{p:1 q:1} (r's add was removed) against x{p:1 r:1}.
+	mk := func(ds ...Dot) *ORSet[string] {
+		s := NewORSet[string]()
+		for _, d := range []Dot{{"p", 1}, {"q", 1}, {"r", 1}} {
+			s.ctx.Add(d)
+		}
+		s.entries = map[string]dotSet{"x": makeDotSet(ds)}
+		return s
+	}
+	if mk(Dot{"p", 1}, Dot{"q", 1}).Equal(mk(Dot{"p", 1}, Dot{"r", 1})) {
+		t.Fatalf("elements with different second dots reported Equal")
+	}
 }
 
 func TestORSetString(t *testing.T) {

@@ -317,3 +317,73 @@ func waitFor(t testing.TB, timeout time.Duration, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestPartitionHeals: a 2|3 partition longer than GossipToTheDeadTime, with
+// writes on both sides, heals to equal state once the network does.
+func TestPartitionHeals(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newTestCluster(t, 5)
+		writeAll(t, "before", c.nodes...)
+		waitConverged(t, time.Minute, c.nodes...)
+
+		left, right := c.nodes[:2], c.nodes[2:]
+		c.net.Partition([]string{"n0", "n1"}, []string{"n2", "n3", "n4"})
+		writeAll(t, "during", c.nodes...)
+		// Long enough for each side to declare the other dead and forget it.
+		time.Sleep(3 * fastMemberlist().GossipToTheDeadTime)
+		waitConverged(t, time.Minute, left...)
+		waitConverged(t, time.Minute, right...)
+		if left[0].Digest() == right[0].Digest() {
+			t.Fatal("the two sides agree during the partition")
+		}
+
+		c.net.Heal()
+		waitConverged(t, 2*time.Minute, c.nodes...)
+		for _, n := range c.nodes {
+			g, _ := GCounter(n, "g")
+			s, _ := ORSet[string](n, "s")
+			if g.Value() != 10 || s.Len() != 10 {
+				t.Errorf("%s: counter %d set %d; want 10, 10", n.Name(), g.Value(), s.Len())
+			}
+		}
+	})
+}
+
+// TestWrongKeyCannotJoinOrInject: a node with another secret key can
+// neither join an encrypted cluster nor change its state.
+func TestWrongKeyCannotJoinOrInject(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := &testCluster{t: t, net: gossiptest.NewNetwork(1)}
+		t.Cleanup(c.closeAll)
+		open := func(name string, key []byte) *Node {
+			cfg := c.config(name)
+			cfg.SecretKey = key
+			n, err := Open(cfg)
+			if err != nil {
+				t.Fatalf("open %s: %v", name, err)
+			}
+			c.nodes = append(c.nodes, n)
+			return n
+		}
+		good := []byte("0123456789abcdef")
+		a, b := open("a", good), open("b", good)
+		c.join(b, a)
+		waitFor(t, time.Minute, func() bool { return a.NumMembers() == 2 && b.NumMembers() == 2 })
+		writeAll(t, "good", a, b)
+		waitConverged(t, time.Minute, a, b)
+		root := a.Digest()
+
+		evil := open("evil", []byte("fedcba9876543210"))
+		writeAll(t, "evil", evil)
+		if _, err := evil.Join(context.Background(), "a/"+a.Addr()); err == nil {
+			t.Error("a node with the wrong key joined")
+		}
+		time.Sleep(10 * time.Second)
+		if a.NumMembers() != 2 || b.NumMembers() != 2 || evil.NumMembers() != 1 {
+			t.Errorf("members: a %d, b %d, evil %d", a.NumMembers(), b.NumMembers(), evil.NumMembers())
+		}
+		if a.Digest() != root || b.Digest() != root {
+			t.Error("the node with the wrong key changed the cluster's state")
+		}
+	})
+}

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
@@ -535,4 +536,18 @@ func TestWaitForWakesOnMerge(t *testing.T) {
 		t.Fatal(err)
 	}
 	must(t, <-waited)
+}
+
+func TestStatusMarshalsToJSON(t *testing.T) {
+	n := openLocal(t, Config{Name: "j"})
+	c, err := GCounter(n, "c")
+	must(t, err)
+	must(t, c.Inc(ctxT(t), 1))
+	b, err := json.Marshal(n.Status())
+	must(t, err)
+	var back Status
+	must(t, json.Unmarshal(b, &back))
+	if back.Name != "j" || len(back.Objects) != 1 || back.Objects[0].Type != "GCounter" || back.Counters.Updates != 1 {
+		t.Errorf("status round trip: %s", b)
+	}
 }
