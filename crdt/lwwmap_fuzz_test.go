@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// FuzzLWWMapUnmarshal feeds arbitrary bytes to the decoder of three map
+// FuzzLWWMapUnmarshal feeds arbitrary bytes to the decoder of four map
 // instantiations. Property: no panic; every error wraps a sentinel; and
 // whatever decodes re-encodes to bytes that decode to an Equal state and
 // encode to the same bytes again.
@@ -25,7 +25,9 @@ func FuzzLWWMapUnmarshal(f *testing.F) {
 	structs := NewLWWMap[string, lwwStruct]()
 	structs.Set("r1", at(1), "s", lwwStruct{Name: "n", Count: -1, Tags: []string{"a", "b"}})
 	structs.Delete("r1", at(1), "t")
-	for _, m := range []interface{ MarshalBinary() ([]byte, error) }{ints, structs} {
+	nested := NewLWWMap[string, map[string]int64]()
+	nested.Set("r1", at(1), "m", map[string]int64{"b": 2, "a": -1, "c": 1 << 40})
+	for _, m := range []interface{ MarshalBinary() ([]byte, error) }{ints, structs, nested} {
 		b, err := m.MarshalBinary()
 		if err != nil {
 			f.Fatal(err)
@@ -39,6 +41,7 @@ func FuzzLWWMapUnmarshal(f *testing.F) {
 		fuzzLWWMapDecode(t, b, NewLWWMap[string, string])
 		fuzzLWWMapDecode(t, b, NewLWWMap[int64, []byte])
 		fuzzLWWMapDecode(t, b, NewLWWMap[string, lwwStruct])
+		fuzzLWWMapDecode(t, b, NewLWWMap[string, map[string]int64])
 	})
 }
 
