@@ -375,6 +375,7 @@ func TestKitCatchesBrokenTypes(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			rec := &recorder{name: t.Name()}
 			tc.check(rec)
 			for _, law := range tc.want {
