@@ -21,10 +21,7 @@ func TestLawsGCounter(t *testing.T) {
 		Name: "GCounter",
 		New:  crdt.NewGCounter,
 		Ops: []proptest.Op[*crdt.GCounter]{
-			// Amounts stay far below overflow: concurrent increments that
-			// add up past math.MaxUint64 give a state GCounter documents as
-			// unencodable.
-			proptest.OpOf("inc", gen.UInt64Range(0, 1<<20), func(g *crdt.GCounter, at proptest.Site, n uint64) (*crdt.GCounter, error) {
+			proptest.OpOf("inc", amount(), func(g *crdt.GCounter, at proptest.Site, n uint64) (*crdt.GCounter, error) {
 				return g.Inc(at.Replica, n)
 			}),
 		},
@@ -39,16 +36,23 @@ func TestLawsGCounter(t *testing.T) {
 	})
 }
 
+// amount generates counter increments: mostly small, some large enough to
+// take several bytes on the wire, and never so large that a history's
+// increments add up past math.MaxInt64 (GCounter documents a merged sum past
+// math.MaxUint64 as unencodable; crdt's own tests cover overflow).
+func amount() gopter.Gen {
+	return gen.OneGenOf(gen.UInt64Range(0, 5), gen.UInt64Range(0, 1<<50))
+}
+
 func TestLawsPNCounter(t *testing.T) {
-	amount := gen.UInt64Range(0, 1<<20)
 	proptest.Check(t, proptest.Spec[*crdt.PNCounter]{
 		Name: "PNCounter",
 		New:  crdt.NewPNCounter,
 		Ops: []proptest.Op[*crdt.PNCounter]{
-			proptest.OpOf("inc", amount, func(c *crdt.PNCounter, at proptest.Site, n uint64) (*crdt.PNCounter, error) {
+			proptest.OpOf("inc", amount(), func(c *crdt.PNCounter, at proptest.Site, n uint64) (*crdt.PNCounter, error) {
 				return c.Inc(at.Replica, n)
 			}),
-			proptest.OpOf("dec", amount, func(c *crdt.PNCounter, at proptest.Site, n uint64) (*crdt.PNCounter, error) {
+			proptest.OpOf("dec", amount(), func(c *crdt.PNCounter, at proptest.Site, n uint64) (*crdt.PNCounter, error) {
 				return c.Dec(at.Replica, n)
 			}),
 		},
