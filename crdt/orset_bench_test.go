@@ -119,8 +119,28 @@ func BenchmarkORSetMemory(b *testing.B) {
 	b.ReportMetric(ratio, "heap-after/heap-before")
 }
 
+// orsetBenchInts returns n int64 elements added round-robin by three
+// replicas: the generic (msgpack) element path, where strings take a fast
+// path.
+func orsetBenchInts(n int) *ORSet[int64] {
+	s := NewORSet[int64]()
+	for i := range n {
+		s.Add(ReplicaID(fmt.Sprint("r-", i%3)), int64(i)*7919)
+	}
+	return s
+}
+
 func BenchmarkORSetEncode(b *testing.B) {
-	s := orsetBenchSet("r", 0, orsetBenchN)
+	b.Run("string", func(b *testing.B) { orsetBenchEncode(b, orsetBenchSet("r", 0, orsetBenchN)) })
+	b.Run("int64", func(b *testing.B) { orsetBenchEncode(b, orsetBenchInts(orsetBenchN)) })
+}
+
+func BenchmarkORSetDecode(b *testing.B) {
+	b.Run("string", func(b *testing.B) { orsetBenchDecode(b, orsetBenchSet("r", 0, orsetBenchN)) })
+	b.Run("int64", func(b *testing.B) { orsetBenchDecode(b, orsetBenchInts(orsetBenchN)) })
+}
+
+func orsetBenchEncode[E comparable](b *testing.B, s *ORSet[E]) {
 	enc, err := s.MarshalBinary()
 	if err != nil {
 		b.Fatal(err)
@@ -132,13 +152,13 @@ func BenchmarkORSetEncode(b *testing.B) {
 	})
 }
 
-func BenchmarkORSetDecode(b *testing.B) {
-	enc, err := orsetBenchSet("r", 0, orsetBenchN).MarshalBinary()
+func orsetBenchDecode[E comparable](b *testing.B, s *ORSet[E]) {
+	enc, err := s.MarshalBinary()
 	if err != nil {
 		b.Fatal(err)
 	}
 	orsetBenchCodec(b, len(enc), func() {
-		if err := NewORSet[string]().UnmarshalBinary(enc); err != nil {
+		if err := NewORSet[E]().UnmarshalBinary(enc); err != nil {
 			b.Fatal(err)
 		}
 	})

@@ -9,8 +9,6 @@ import (
 	"reflect"
 	"slices"
 
-	"github.com/vmihailenco/msgpack/v5"
-
 	"github.com/converge-crdt/converge/internal/wire"
 )
 
@@ -21,34 +19,10 @@ import (
 //	entries = [e1, dots1, e2, dots2, …]
 //	dots    = [r1, c1, r2, c2, …]      (the element's dots, sorted by replica, then counter)
 //
-// Each element is embedded as its own msgpack value, encoded as wire.Marshal
-// does, and the entries are sorted by those bytes, so equal states encode to
+// Each element is embedded as its own msgpack value, encoded by wire.Marshal
+// (ORSet[string] takes a fast path that writes the same bytes), and the
+// entries are sorted by those bytes, so equal states encode to
 // equal bytes.
-
-// elemEncoder encodes elements exactly as wire.Marshal does (msgpack with
-// sorted map keys) but reuses one encoder and buffer across elements instead
-// of allocating a Writer per element. A test pins that both agree.
-type elemEncoder struct {
-	buf bytes.Buffer
-	enc *msgpack.Encoder
-}
-
-func newElemEncoder() *elemEncoder {
-	c := &elemEncoder{}
-	c.enc = msgpack.NewEncoder(&c.buf)
-	c.enc.SetSortMapKeys(true)
-	return c
-}
-
-// encodeOne replaces the buffer's content with the encoding of v. The result
-// aliases the buffer until the next call.
-func (c *elemEncoder) encodeOne(v any) ([]byte, error) {
-	c.buf.Reset()
-	if err := c.enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return c.buf.Bytes(), nil
-}
 
 // MarshalBinary encodes the state deterministically. It fails only if an
 // element cannot be encoded by msgpack, or if two distinct elements encode
@@ -76,16 +50,16 @@ func (s *ORSet[E]) MarshalBinary() ([]byte, error) {
 			dss = append(dss, ds)
 		}
 	} else {
-		enc := newElemEncoder()
 		for e, ds := range s.entries {
-			start := enc.buf.Len()
-			if err := enc.enc.Encode(e); err != nil {
+			b, err := wire.Marshal(e)
+			if err != nil {
 				return nil, fmt.Errorf("crdt: encode ORSet element %v: %w", e, err)
 			}
-			refs = append(refs, ref{0, uint32(start), uint32(enc.buf.Len()), uint32(len(dss))})
+			start := len(raw)
+			raw = append(raw, b...)
+			refs = append(refs, ref{0, uint32(start), uint32(len(raw)), uint32(len(dss))})
 			dss = append(dss, ds)
 		}
-		raw = enc.buf.Bytes()
 	}
 	if uint64(len(raw)) > math.MaxUint32 {
 		return nil, fmt.Errorf("%w: ORSet elements take %d bytes", ErrTooLarge, len(raw))
@@ -235,7 +209,6 @@ func (s *ORSet[E]) UnmarshalBinary(b []byte) error {
 		entries = make(map[E]dotSet, n)
 	}
 	checkComparable := mayHoldIncomparable(reflect.TypeFor[E]())
-	enc := newElemEncoder()
 	reps := replicaTable{byRaw: make(map[string]int)}
 	var prevElem []byte
 	var buf [8]Dot
@@ -263,7 +236,7 @@ func (s *ORSet[E]) UnmarshalBinary(b []byte) error {
 			if *p, ok = decodeStringElem(raw); !ok {
 				return fmt.Errorf("%w: ORSet entry %d at offset %d: element % x is not a string in canonical form", ErrMalformed, i, start, raw)
 			}
-		} else if e, err = decodeElem[E](raw, enc, checkComparable); err != nil {
+		} else if e, err = decodeElem[E](raw, checkComparable); err != nil {
 			return fmt.Errorf("ORSet entry %d at offset %d: %w", i, start, err)
 		}
 
@@ -316,7 +289,7 @@ func (s *ORSet[E]) UnmarshalBinary(b []byte) error {
 
 // decodeElem decodes one element with msgpack and checks that it can be
 // a map key and is in canonical form.
-func decodeElem[E comparable](raw []byte, enc *elemEncoder, checkComparable bool) (E, error) {
+func decodeElem[E comparable](raw []byte, checkComparable bool) (E, error) {
 	var e E
 	if err := wire.Unmarshal(raw, &e); err != nil {
 		return e, fmt.Errorf("element: %w", err)
@@ -327,7 +300,7 @@ func decodeElem[E comparable](raw []byte, enc *elemEncoder, checkComparable bool
 	if e != e {
 		return e, fmt.Errorf("%w: element %v is not equal to itself", ErrInvalid, e)
 	}
-	canon, err := enc.encodeOne(e)
+	canon, err := wire.Marshal(e)
 	if err != nil || !bytes.Equal(canon, raw) {
 		return e, fmt.Errorf("%w: element % x is not in canonical form", ErrMalformed, raw)
 	}
