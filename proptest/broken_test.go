@@ -289,6 +289,34 @@ func dupeSetSpec() proptest.Spec[*orset] {
 	return s
 }
 
+// valueEqualORSet's Equal compares only the visible elements, so two
+// replicas that show the same elements for different reasons (different
+// adds) pass for equal.
+type valueEqualORSet struct{ orset }
+
+func (s *valueEqualORSet) Merge(o *valueEqualORSet) { s.orset.Merge(&o.orset) }
+func (s *valueEqualORSet) Clone() *valueEqualORSet  { return &valueEqualORSet{*s.orset.Clone()} }
+func (s *valueEqualORSet) Equal(o *valueEqualORSet) bool {
+	return slices.Equal(s.elements(), o.elements())
+}
+
+func valueEqualORSetSpec() proptest.Spec[*valueEqualORSet] {
+	elem := gen.OneConstOf("a", "b", "c")
+	wrap := func() *valueEqualORSet { return &valueEqualORSet{*newORSet()} }
+	return proptest.Spec[*valueEqualORSet]{
+		Name: "valueEqualORSet",
+		New:  wrap,
+		Ops: []proptest.Op[*valueEqualORSet]{
+			proptest.OpOf("add", elem, func(s *valueEqualORSet, at proptest.Site, e string) (*valueEqualORSet, error) {
+				return &valueEqualORSet{*s.add(at, e)}, nil
+			}),
+			proptest.OpOf("remove", elem, func(s *valueEqualORSet, _ proptest.Site, e string) (*valueEqualORSet, error) {
+				return &valueEqualORSet{*s.remove(e)}, nil
+			}),
+		},
+	}
+}
+
 func TestKitCatchesBrokenTypes(t *testing.T) {
 	tests := []struct {
 		name  string
@@ -366,6 +394,11 @@ func TestKitCatchesBrokenTypes(t *testing.T) {
 			name:  "operation reading randomness",
 			check: func(t proptest.TB) { proptest.Check(t, randomCounterSpec()) },
 			want:  []proptest.Law{proptest.LawReplay},
+		},
+		{
+			name:  "Equal comparing only the visible value",
+			check: func(t proptest.TB) { proptest.Check(t, valueEqualORSetSpec()) },
+			want:  []proptest.Law{proptest.LawEqual},
 		},
 		{
 			name:  "observed value disagreeing with the model",

@@ -22,6 +22,8 @@ func lawFor[T crdt.CRDT[T]](law Law) lawFunc[T] {
 	switch law {
 	case LawReplay:
 		return (*checker[T]).replayDeterministic
+	case LawEqual:
+		return (*checker[T]).equalCongruent
 	case LawIdempotent:
 		return (*checker[T]).idempotent
 	case LawCommutative:

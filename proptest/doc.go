@@ -59,6 +59,10 @@
 // as subtests named after the laws; "=" is the type's Equal:
 //
 //   - replay-deterministic: replaying a history twice gives Equal states;
+//   - equal-congruent: Equal is symmetric, and states it calls equal stay
+//     equal after the same merges and operations, so it compares the whole
+//     lattice state and not, say, the visible value (every other law relies
+//     on it);
 //   - merge-idempotent, merge-commutative, merge-associative: Merge is a
 //     join, for replica states and deltas, with the empty state as identity;
 //   - mutation-inflates: x ⊑ m(x), and a rejected operation changes nothing;

@@ -14,6 +14,11 @@ const (
 	// map order, or Equal is not reflexive) fails the rest for no reason of
 	// their own.
 	LawReplay Law = "replay-deterministic"
+	// LawEqual: Equal is lattice equality: it is symmetric, and states it
+	// calls equal stay equal after the same merges and operations. Equal
+	// that compares less (the visible value, say) would let every other
+	// law pass a broken Merge.
+	LawEqual Law = "equal-congruent"
 	// LawIdempotent: x ⊔ x = x for every replica state and every delta, and
 	// the empty state changes nothing: x ⊔ ⊥ = ⊥ ⊔ x = x. A retried
 	// message must be harmless.
@@ -74,7 +79,7 @@ const (
 // Laws returns every law in the order Check runs them.
 func Laws() []Law {
 	return []Law{
-		LawReplay, LawIdempotent, LawCommutative, LawAssociative,
+		LawReplay, LawEqual, LawIdempotent, LawCommutative, LawAssociative,
 		LawInflation, LawDelta, LawConvergence,
 		LawMergeArgument, LawClone, LawDeltaIndependent,
 		LawEncodingRoundTrip, LawEncodingDeterministic, LawModel,
