@@ -44,6 +44,7 @@ func Check[T crdt.CRDT[T]](t TB, spec Spec[T]) {
 		return
 	}
 	opts = opts.withDefaults(spec.Cases)
+	t.Logf("proptest: %s: seed %d, %d histories per law", spec.name(), opts.Seed, opts.Cases)
 	for _, law := range Laws() {
 		if tt, ok := t.(*testing.T); ok {
 			tt.Run(string(law), func(t *testing.T) {

@@ -2,6 +2,7 @@ package proptest
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/leanovate/gopter"
 
@@ -161,7 +162,12 @@ func (s *Spec[T]) name() string {
 	if s.Name != "" {
 		return s.Name
 	}
-	return fmt.Sprintf("%T", s.New())
+	// "*crdt.ORSet[string]" reads as "ORSet[string]".
+	n := strings.TrimLeft(fmt.Sprintf("%T", s.New()), "*")
+	if dot := strings.Index(n, "."); dot >= 0 && dot < strings.IndexByte(n+"[", '[') {
+		n = n[dot+1:]
+	}
+	return n
 }
 
 func (s *Spec[T]) replicas() int {
