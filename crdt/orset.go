@@ -26,8 +26,18 @@ import (
 //   - every dot in the store is covered by the context;
 //   - no dot appears under two elements (a dot names one add event).
 //
-// E must be a type whose values equal themselves (no NaN floats) and that
-// msgpack can encode; MarshalBinary returns the msgpack error otherwise.
+// E is used as a Go map key, so its values must equal themselves (no NaN
+// floats; Add ignores one) and an interface E must not hold an incomparable
+// value (Add panics as a map would; the decoder refuses one). Elements go
+// on the wire as msgpack (see MarshalBinary), so E's encoding must
+// determine its value: decoding and re-encoding an element must give back
+// its bytes. Strings, integers, booleans and structs of exported fields of
+// these qualify; a struct with unexported fields does not (msgpack skips
+// them), and two elements that encode alike make MarshalBinary fail.
+//
+// Memory: a set of 100 k short string elements added by three replicas
+// holds about 90 bytes per element, element strings included, and the same
+// per live element after half are removed (see BenchmarkORSetMemory).
 //
 // The zero value is an empty set, ready to use. An ORSet is not safe for
 // concurrent use; the node package serialises access.

@@ -12,23 +12,22 @@ import (
 	"github.com/converge-crdt/converge/internal/wire"
 )
 
-// Wire form of ORSet (format version 1):
+// MarshalBinary encodes the state deterministically: equal states give
+// equal bytes, so digests compare. The wire form (format version 1) is
 //
 //	[tag=3, version=1, context, entries]
 //	context = [vector, cloud]          (see CausalContext)
 //	entries = [e1, dots1, e2, dots2, …]
-//	dots    = [r1, c1, r2, c2, …]      (the element's dots, sorted by replica, then counter)
+//	dots    = [r1, c1, r2, c2, …]      (sorted by replica, then counter)
 //
 // Each element is embedded as its own msgpack value, encoded by wire.Marshal
 // (ORSet[string] takes a fast path that writes the same bytes), and the
-// entries are sorted by those bytes, so equal states encode to
-// equal bytes.
-
-// MarshalBinary encodes the state deterministically. It fails only if an
-// element cannot be encoded by msgpack, or if two distinct elements encode
-// to the same bytes (possible only for an interface E holding values of
-// different types, such as int(1) and uint(1)), since no decoder could
-// tell them apart.
+// entries are sorted by those bytes.
+//
+// It fails only if msgpack cannot encode an element, or if two distinct
+// elements encode to the same bytes (an interface E holding int(1) and
+// uint(1), or structs that differ only in unexported fields), since no
+// decoder could tell them apart.
 func (s *ORSet[E]) MarshalBinary() ([]byte, error) {
 	// Encode every element into one buffer, then sort small references to
 	// the encodings rather than the entries themselves.
