@@ -129,8 +129,8 @@ func (m *LWWMap[K, V]) MarshalBinary() ([]byte, error) {
 	return w.Bytes(), nil
 }
 
-// UnmarshalBinary replaces m's state with the one encoded in b. It accepts
-// only what MarshalBinary can produce and fails, leaving m unchanged, on
+// UnmarshalBinary replaces m's state with the one encoded in b; the state
+// keeps no reference to b. It fails, leaving m unchanged, on
 // truncated input, trailing bytes, a wrong type tag or unknown version,
 // keys out of order or repeated (ErrMalformed, ErrDuplicate), an empty
 // replica ID or a negative wall time (ErrInvalid), a tombstone with a

@@ -866,6 +866,26 @@ func TestLWWMapUnmarshalKeysDecodingEqual(t *testing.T) {
 	}
 }
 
+func TestLWWMapDecodedStateDoesNotAliasInput(t *testing.T) {
+	src := NewLWWMap[string, []byte]()
+	src.Set("r1", at(1), "key", []byte("value bytes"))
+	src.Set("r1", at(1), "other", []byte{})
+	b, err := src.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := NewLWWMap[string, []byte]()
+	if err := m.UnmarshalBinary(b); err != nil {
+		t.Fatal(err)
+	}
+	for i := range b {
+		b[i] = 0xc1 // the caller reuses its buffer
+	}
+	if !m.Equal(src) {
+		t.Fatalf("decoded state changed with its input: %v", m)
+	}
+}
+
 func TestLWWMapMarshalErrors(t *testing.T) {
 	t.Run("keys that encode alike", func(t *testing.T) {
 		// msgpack skips unexported fields: distinct keys, one encoding.
