@@ -321,6 +321,11 @@ func TestORSetZeroValue(t *testing.T) {
 	if !s.Contains("x") {
 		t.Fatal("zero set does not take adds")
 	}
+	before := s.Clone()
+	s.Merge(&s) // merging a set into itself changes nothing
+	if !s.Equal(before) {
+		t.Fatalf("s.Merge(s) changed s: %v", &s)
+	}
 	var z ORSet[string]
 	other := NewORSet[string]()
 	other.Add("b", "y")
@@ -565,16 +570,36 @@ var orsetUniverse = []string{"a", "b", "c", "d"}
 // full-state merges and delta deliveries, and checks after every step that
 // each replica matches the model, that every delta satisfies x ⊔ δ = m(x),
 // and at the end the merge laws, encoding round trips and convergence.
+//
+// With more replicas than maxProbeScan, contexts are probed through their
+// maps instead of a scanned copy; both paths run.
 func TestORSetRandomized(t *testing.T) {
+	tests := []struct {
+		name     string
+		replicas int
+		rounds   int
+		maxSteps int
+	}{
+		{name: "3 replicas", replicas: 3, rounds: lawRounds, maxSteps: 30},
+		{name: "more replicas than the probe scans", replicas: maxProbeScan + 3, rounds: lawRounds / 4, maxSteps: 80},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			orsetRandomized(t, tc.replicas, tc.rounds, tc.maxSteps)
+		})
+	}
+}
+
+func orsetRandomized(t *testing.T, nReplicas, rounds, maxSteps int) {
 	rng := newRand(t)
-	for round := range lawRounds {
+	for round := range rounds {
 		model := &orsetModel{}
-		reps := make([]*orsetReplica, 3)
+		reps := make([]*orsetReplica, nReplicas)
 		for i := range reps {
 			reps[i] = &orsetReplica{id: ReplicaID(fmt.Sprint("r", i)), s: NewORSet[string](), seen: map[int]bool{}}
 		}
 		var deltas []orsetDelta
-		steps := 5 + rng.IntN(25)
+		steps := 5 + rng.IntN(maxSteps-5)
 		for range steps {
 			r := reps[rng.IntN(len(reps))]
 			e := orsetUniverse[rng.IntN(len(orsetUniverse))]
