@@ -237,8 +237,17 @@ func (m *LWWMap[K, V]) Merge(other *LWWMap[K, V]) {
 	if other == nil || other == m {
 		return
 	}
-	if m.entries == nil && len(other.entries) > 0 {
-		m.entries = make(map[K]lwwEntry[V], len(other.entries))
+	if len(m.entries) < len(other.entries)/2 {
+		// Much smaller receiver (a fresh replica taking a full state):
+		// copying other's table wholesale and merging m's few entries
+		// into the copy is cheaper than growing m entry by entry. The join
+		// is symmetric, so the result is the same.
+		mine := m.entries
+		m.entries, m.live = maps.Clone(other.entries), other.live
+		for k, e := range mine {
+			m.put(k, e)
+		}
+		return
 	}
 	for k, e := range other.entries {
 		m.put(k, e)

@@ -477,6 +477,46 @@ func TestLWWMapMergeDoesNotMutateArgument(t *testing.T) {
 	}
 }
 
+// TestLWWMapMergeIntoSmallReceiver covers Merge's path for a receiver much
+// smaller than its argument, which copies the argument's table.
+func TestLWWMapMergeIntoSmallReceiver(t *testing.T) {
+	big := NewLWWMap[string, string]()
+	for i := range 10 {
+		big.Set("r1", at(5), fmt.Sprintf("k%d", i), "big")
+	}
+	big.Delete("r1", at(5), "dead")
+	bigBefore := big.Clone()
+
+	small := NewLWWMap[string, string]()
+	small.Set("r2", at(9), "k0", "small wins") // later than big's
+	small.Set("r0", at(5), "k1", "small loses") // tie lost by replica ID
+	small.Set("r2", at(1), "dead", "stays dead")
+	small.Set("r2", at(1), "own", "kept")
+	small.Merge(big)
+
+	want := map[string]string{"k0": "small wins", "own": "kept"}
+	for i := 1; i < 10; i++ {
+		want[fmt.Sprintf("k%d", i)] = "big"
+	}
+	if got := liveEntries(small); !maps.Equal(got, want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	if small.Len() != len(want) || len(small.entries) != len(want)+1 {
+		t.Fatalf("Len %d with %d entries, want %d live of %d", small.Len(), len(small.entries), len(want), len(want)+1)
+	}
+	// The copied table is the receiver's own.
+	small.Set("r3", at(99), "k5", "changed")
+	small.Delete("r3", at(99), "k6")
+	if !big.Equal(bigBefore) {
+		t.Fatalf("changes after the merge reached the argument: %v", big)
+	}
+	var zero LWWMap[string, string]
+	zero.Merge(big)
+	if !zero.Equal(big) {
+		t.Fatalf("merge into the zero value: %v, want %v", &zero, big)
+	}
+}
+
 func TestLWWMapEqualIsLatticeEquality(t *testing.T) {
 	tests := []struct {
 		name  string
