@@ -488,7 +488,7 @@ func TestLWWMapMergeIntoSmallReceiver(t *testing.T) {
 	bigBefore := big.Clone()
 
 	small := NewLWWMap[string, string]()
-	small.Set("r2", at(9), "k0", "small wins") // later than big's
+	small.Set("r2", at(9), "k0", "small wins")  // later than big's
 	small.Set("r0", at(5), "k1", "small loses") // tie lost by replica ID
 	small.Set("r2", at(1), "dead", "stays dead")
 	small.Set("r2", at(1), "own", "kept")
