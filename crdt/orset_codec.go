@@ -52,7 +52,7 @@ func (s *ORSet[E]) MarshalBinary() ([]byte, error) {
 		for e, ds := range s.entries {
 			b, err := wire.Marshal(e)
 			if err != nil {
-				return nil, fmt.Errorf("crdt: encode ORSet element %v: %w", e, err)
+				return nil, fmt.Errorf("crdt: encode ORSet element %s: %w", clip(e), err)
 			}
 			start := len(raw)
 			raw = append(raw, b...)
@@ -100,7 +100,7 @@ func (s *ORSet[E]) MarshalBinary() ([]byte, error) {
 	})
 	for i := 1; i < len(refs); i++ {
 		if bytes.Equal(elem(refs[i-1]), elem(refs[i])) {
-			return nil, fmt.Errorf("%w: two ORSet elements encode to the same bytes % x", ErrDuplicate, elem(refs[i]))
+			return nil, fmt.Errorf("%w: two ORSet elements encode to the same bytes %s", ErrDuplicate, clipBytes(elem(refs[i])))
 		}
 	}
 
@@ -220,7 +220,7 @@ func (s *ORSet[E]) UnmarshalBinary(b []byte) error {
 		if i > 0 {
 			if c := bytes.Compare(prevElem, raw); c >= 0 {
 				if c == 0 {
-					return fmt.Errorf("%w: ORSet entry %d at offset %d repeats element % x", ErrDuplicate, i, start, raw)
+					return fmt.Errorf("%w: ORSet entry %d at offset %d repeats element %s", ErrDuplicate, i, start, clipBytes(raw))
 				}
 				return fmt.Errorf("%w: ORSet entry %d at offset %d out of order (elements sort by encoded bytes)", ErrMalformed, i, start)
 			}
@@ -233,7 +233,7 @@ func (s *ORSet[E]) UnmarshalBinary(b []byte) error {
 		var e E
 		if p, ok := any(&e).(*string); ok {
 			if *p, ok = decodeStringElem(raw); !ok {
-				return fmt.Errorf("%w: ORSet entry %d at offset %d: element % x is not a string in canonical form", ErrMalformed, i, start, raw)
+				return fmt.Errorf("%w: ORSet entry %d at offset %d: element %s is not a string in canonical form", ErrMalformed, i, start, clipBytes(raw))
 			}
 		} else if e, err = decodeElem[E](raw, checkComparable); err != nil {
 			return fmt.Errorf("ORSet entry %d at offset %d: %w", i, start, err)
@@ -247,7 +247,7 @@ func (s *ORSet[E]) UnmarshalBinary(b []byte) error {
 			return fmt.Errorf("%w: ORSet entry %d dots array has odd length %d", ErrMalformed, i, m)
 		}
 		if m == 0 {
-			return fmt.Errorf("%w: ORSet entry %d (%v) has no dots", ErrInvalid, i, e)
+			return fmt.Errorf("%w: ORSet entry %d (%s) has no dots", ErrInvalid, i, clip(e))
 		}
 		ds := buf[:0]
 		for j := range m / 2 {
@@ -258,20 +258,20 @@ func (s *ORSet[E]) UnmarshalBinary(b []byte) error {
 			if j > 0 {
 				if c := compareDots(d, ds[len(ds)-1]); c <= 0 {
 					if c == 0 {
-						return fmt.Errorf("%w: ORSet entry %d (%v) lists dot %v twice", ErrDuplicate, i, e, d)
+						return fmt.Errorf("%w: ORSet entry %d (%s) lists dot %v twice", ErrDuplicate, i, clip(e), d)
 					}
-					return fmt.Errorf("%w: ORSet entry %d (%v) dots out of order (%v after %v)", ErrMalformed, i, e, d, ds[len(ds)-1])
+					return fmt.Errorf("%w: ORSet entry %d (%s) dots out of order (%v after %v)", ErrMalformed, i, clip(e), d, ds[len(ds)-1])
 				}
 			}
 			if !ctx.Contains(d) {
-				return fmt.Errorf("%w: ORSet entry %d (%v) has dot %v that its context %v does not cover", ErrInvalid, i, e, d, ctx)
+				return fmt.Errorf("%w: ORSet entry %d (%s) has dot %v that its context does not cover (vector has %q up to %d)", ErrInvalid, i, clip(e), d, d.Replica, ctx.vv.Get(d.Replica))
 			}
 			reps.note(d)
 			ds = append(ds, d)
 		}
 		entries[e] = makeDotSet(ds)
 		if len(entries) != i+1 { // cannot happen with canonical elements; cheap to be sure
-			return fmt.Errorf("%w: ORSet entry %d repeats element %v", ErrDuplicate, i, e)
+			return fmt.Errorf("%w: ORSet entry %d repeats element %s", ErrDuplicate, i, clip(e))
 		}
 	}
 	if err := r.Done(); err != nil {
@@ -294,14 +294,14 @@ func decodeElem[E comparable](raw []byte, checkComparable bool) (E, error) {
 		return e, fmt.Errorf("element: %w", err)
 	}
 	if checkComparable && !reflect.ValueOf(&e).Elem().Comparable() {
-		return e, fmt.Errorf("%w: element %v is not comparable", ErrInvalid, e)
+		return e, fmt.Errorf("%w: element %s is not comparable", ErrInvalid, clip(e))
 	}
 	if e != e {
-		return e, fmt.Errorf("%w: element %v is not equal to itself", ErrInvalid, e)
+		return e, fmt.Errorf("%w: element %s is not equal to itself", ErrInvalid, clip(e))
 	}
 	canon, err := wire.Marshal(e)
 	if err != nil || !bytes.Equal(canon, raw) {
-		return e, fmt.Errorf("%w: element % x is not in canonical form", ErrMalformed, raw)
+		return e, fmt.Errorf("%w: element %s is not in canonical form", ErrMalformed, clipBytes(raw))
 	}
 	return e, nil
 }
@@ -381,4 +381,24 @@ func mayHoldIncomparable(t reflect.Type) bool {
 		}
 	}
 	return false
+}
+
+// clip formats an element for an error message, cut short: an element from
+// a peer can be as long as its input.
+func clip(v any) string {
+	const max = 64
+	s := fmt.Sprintf("%q", fmt.Sprint(v))
+	if len(s) > max {
+		s = s[:max] + "…"
+	}
+	return s
+}
+
+// clipBytes formats encoded bytes for an error message, cut short.
+func clipBytes(b []byte) string {
+	const max = 32
+	if len(b) > max {
+		return fmt.Sprintf("% x …", b[:max])
+	}
+	return fmt.Sprintf("% x", b)
 }
