@@ -70,6 +70,9 @@ type Op[T any] struct {
 	// full state is a valid, if large, delta). A non-nil error means the
 	// operation was rejected (an overflow, for instance); a rejected
 	// operation must leave x unchanged, and the history goes on without it.
+	// Every replay of a history passes the same arg value, so Apply must
+	// not mutate it, nor store a mutable arg (a slice) that the type later
+	// changes in place.
 	Apply func(x T, at Site, arg any) (delta T, err error)
 }
 
