@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"time"
 
@@ -92,12 +93,27 @@ func startCluster(ctx context.Context, o *options, logger *slog.Logger, seed uin
 			return nil, fmt.Errorf("%s joins %s: %w", n.Name(), seedAddr, err)
 		}
 	}
-	wctx, cancel := context.WithTimeout(ctx, o.timeout)
-	defer cancel()
+	// Wait until every node sees every other. A node that is still short
+	// after a few seconds (its join raced with failure detection, under
+	// packet loss or CPU starvation) joins again.
+	deadline := time.Now().Add(o.timeout)
 	for _, n := range c.nodes {
-		if err := n.WaitMembers(wctx, o.nodes); err != nil {
-			c.close()
-			return nil, fmt.Errorf("%s sees %d of %d members: %w", n.Name(), n.NumMembers(), o.nodes, err)
+		for {
+			wctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+			err := n.WaitMembers(wctx, o.nodes)
+			cancel()
+			if err == nil {
+				break
+			}
+			if ctx.Err() != nil || time.Now().After(deadline) {
+				var counts []string
+				for _, m := range c.nodes {
+					counts = append(counts, fmt.Sprintf("%s:%d", m.Name(), m.NumMembers()))
+				}
+				c.close()
+				return nil, fmt.Errorf("%s sees %d of %d members (%s): %w", n.Name(), n.NumMembers(), o.nodes, strings.Join(counts, " "), err)
+			}
+			_, _ = n.Join(ctx, seedAddr)
 		}
 	}
 	return c, nil
