@@ -36,7 +36,7 @@ func testLogger() *slog.Logger {
 // gossip (200 ms) but quick failure detection and a short
 // GossipToTheDeadTime, so partition tests stay short in fake time.
 func fastMemberlist() *memberlist.Config {
-	mc := memberlist.DefaultLANConfig()
+	mc := gossip.DefaultConfig("").Memberlist
 	mc.ProbeInterval = 200 * time.Millisecond
 	mc.ProbeTimeout = 100 * time.Millisecond
 	mc.SuspicionMult = 2
@@ -88,18 +88,24 @@ func newCluster(t testing.TB, n int, join bool, configure func(*gossip.Config)) 
 	return c
 }
 
-// add starts one more node (not joined).
+// add starts one more node (not joined). configure may set cfg.Transport
+// to one from c.net; otherwise the node gets a fresh one.
 func (c *cluster) add(name string, configure func(*gossip.Config)) *tnode {
 	c.t.Helper()
-	nd := &tnode{name: name, r: gossiptest.NewReplica(), tr: c.net.NewTransport(name)}
+	nd := &tnode{name: name, r: gossiptest.NewReplica()}
 	cfg := gossip.DefaultConfig(name)
 	cfg.Origin.Epoch = 1
 	cfg.Memberlist = fastMemberlist()
-	cfg.Transport = nd.tr
 	cfg.Logger = testLogger()
 	cfg.RejoinInterval = time.Second
 	if configure != nil {
 		configure(&cfg)
+	}
+	if cfg.Transport == nil {
+		nd.tr = c.net.NewTransport(name)
+		cfg.Transport = nd.tr
+	} else {
+		nd.tr = cfg.Transport.(*gossiptest.Transport)
 	}
 	g, err := gossip.New(cfg, nd.r)
 	if err != nil {

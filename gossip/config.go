@@ -48,7 +48,8 @@ type Config struct {
 	Label string
 
 	// Memberlist is a base memberlist config for tuning (timings, retransmit
-	// multiplier, ...). Nil means memberlist.DefaultLANConfig(). It is
+	// multiplier, ...). Nil means memberlist.DefaultLANConfig() with
+	// DeadNodeReclaimTime = DefaultDeadNodeReclaimTime. It is
 	// copied; the fields that this Config owns (name, addresses, transport,
 	// delegates, logger, key, label) are overwritten in the copy.
 	Memberlist *memberlist.Config
@@ -134,7 +135,7 @@ func DefaultConfig(name string) Config {
 	return Config{
 		Origin:              Origin{Name: name},
 		BindAddr:            "127.0.0.1",
-		Memberlist:          memberlist.DefaultLANConfig(),
+		Memberlist:          defaultMemberlist(),
 		AntiEntropyInterval: DefaultAntiEntropyInterval,
 		PushFanout:          DefaultPushFanout,
 		RejoinInterval:      DefaultRejoinInterval,
@@ -148,6 +149,19 @@ func DefaultConfig(name string) Config {
 		TransferTimeout:     DefaultTransferTimeout,
 		LeaveTimeout:        DefaultLeaveTimeout,
 	}
+}
+
+// DefaultDeadNodeReclaimTime is how long after a node was declared dead its
+// name may rejoin from another address (memberlist's DeadNodeReclaimTime,
+// which defaults to never: a process restarted on a new port would be
+// rejected as a conflict until memberlist forgets the dead node).
+const DefaultDeadNodeReclaimTime = time.Second
+
+// defaultMemberlist is memberlist's LAN config with DeadNodeReclaimTime set.
+func defaultMemberlist() *memberlist.Config {
+	mc := memberlist.DefaultLANConfig()
+	mc.DeadNodeReclaimTime = DefaultDeadNodeReclaimTime
+	return mc
 }
 
 // normalize returns a copy with defaults filled in, or an error naming the
@@ -247,7 +261,7 @@ func (c Config) memberlistConfig(d *delegate) *memberlist.Config {
 	if c.Memberlist != nil {
 		mc = *c.Memberlist
 	} else {
-		mc = *memberlist.DefaultLANConfig()
+		mc = *defaultMemberlist()
 	}
 	mc.Name = c.Origin.Name
 	mc.BindAddr = c.BindAddr

@@ -223,3 +223,57 @@ func TestNewDoesNotMutateConfig(t *testing.T) {
 		t.Fatalf("local addr %q", g.LocalAddr())
 	}
 }
+
+// TestRestartUnderSameName kills a node without leaving and starts it again
+// under the same name with a new epoch and no state, on the same or a new
+// address: it rejoins, gets the old epoch's updates back, and its new
+// updates spread.
+func TestRestartUnderSameName(t *testing.T) {
+	for _, sameAddr := range []bool{true, false} {
+		t.Run(fmt.Sprintf("same address %v", sameAddr), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				c := newCluster(t, 3, true, nil)
+				old := c.nodes[2]
+				old.publish(t, "k", "from-epoch-1")
+				c.waitConverged(5 * time.Second)
+
+				// Crash: cut it off so its leave message is lost, then stop it.
+				c.net.Partition([]string{"n0", "n1"}, []string{"n2"})
+				old.g.Close()
+				c.net.Heal()
+
+				addr := old.tr.Addr()
+				var tr *gossiptest.Transport
+				if sameAddr {
+					tr = c.net.NewTransportAt("n2", addr)
+				} else {
+					tr = c.net.NewTransport("n2")
+				}
+				restarted := c.add("n2", func(cfg *gossip.Config) {
+					cfg.Origin.Epoch = 2
+					cfg.Transport = tr
+					cfg.Join = []string{"n0/" + c.nodes[0].tr.Addr()}
+				})
+				// The old node is closed (twice is fine): keep it out of the
+				// convergence checks.
+				c.nodes = []*tnode{c.nodes[0], c.nodes[1], restarted}
+				t.Cleanup(func() { old.g.Close() })
+				waitFor(t, 60*time.Second, func() bool {
+					for _, m := range c.nodes[0].g.Members() {
+						if m.Name == "n2" && m.Epoch == 2 && m.Addr == tr.Addr() {
+							return true
+						}
+					}
+					return false
+				}, func() string { return fmt.Sprintf("n0 sees %+v", c.nodes[0].g.Members()) })
+				restarted.publish(t, "k", "from-epoch-2")
+				c.waitConverged(30 * time.Second)
+				for _, nd := range c.nodes {
+					if !nd.r.Has("k", "from-epoch-1") || !nd.r.Has("k", "from-epoch-2") {
+						t.Errorf("%s lost an epoch's update: %v", nd.name, lens(nd.r))
+					}
+				}
+			})
+		})
+	}
+}

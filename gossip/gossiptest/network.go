@@ -26,7 +26,6 @@ var ErrUnreachable = errors.New("gossiptest: unreachable")
 type Network struct {
 	mu     sync.Mutex
 	byAddr map[string]*Transport // guarded by mu
-	byName map[string]*Transport // guarded by mu
 	port   int                   // guarded by mu; last port handed out
 	loss   float64               // guarded by mu; packet loss rate
 	rng    *rand.Rand            // guarded by mu
@@ -37,7 +36,6 @@ type Network struct {
 func NewNetwork(seed uint64) *Network {
 	return &Network{
 		byAddr: make(map[string]*Transport),
-		byName: make(map[string]*Transport),
 		rng:    rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
 	}
 }
@@ -46,17 +44,26 @@ func NewNetwork(seed uint64) *Network {
 // node name must match), at a fresh 127.0.0.1 address.
 func (n *Network) NewTransport(name string) *Transport {
 	n.mu.Lock()
-	defer n.mu.Unlock()
 	n.port++
+	addr := "127.0.0.1:" + strconv.Itoa(10000+n.port)
+	n.mu.Unlock()
+	return n.NewTransportAt(name, addr)
+}
+
+// NewTransportAt returns a transport for name at addr, replacing whatever
+// transport had that name or address (a process restarted on the same or a
+// new port).
+func (n *Network) NewTransportAt(name, addr string) *Transport {
+	n.mu.Lock()
+	defer n.mu.Unlock()
 	t := &Transport{
 		net:      n,
 		name:     name,
-		addr:     memAddr("127.0.0.1:" + strconv.Itoa(10000+n.port)),
+		addr:     memAddr(addr),
 		packetCh: make(chan *memberlist.Packet, 1024),
 		streamCh: make(chan net.Conn, 64),
 	}
 	n.byAddr[string(t.addr)] = t
-	n.byName[name] = t
 	return t
 }
 
@@ -93,11 +100,9 @@ func (n *Network) Heal() {
 func (n *Network) route(from string, a memberlist.Address, packet bool) (dest *Transport, drop bool, err error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if a.Name != "" {
-		dest = n.byName[a.Name]
-	} else {
-		dest = n.byAddr[a.Addr]
-	}
+	// By address, as a real network does: a node restarted on a new port
+	// must not receive what is sent to its old one.
+	dest = n.byAddr[a.Addr]
 	if dest == nil {
 		return nil, false, fmt.Errorf("%w: no route to %s", ErrUnreachable, a)
 	}
