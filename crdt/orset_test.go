@@ -20,7 +20,7 @@ type orsetStep struct {
 	elem    string // add, remove
 	from    string // merge: the replica whose state is merged in
 	label   string // add, remove: name under which the delta is recorded
-	deltas  []string
+	deltas  []string // delta: labels of the recorded deltas to merge, in order
 }
 
 func orsetAdd(r, e, label string) orsetStep {
