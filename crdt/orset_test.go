@@ -15,11 +15,11 @@ import (
 
 // orsetStep is one step of a scenario on named replicas of an ORSet[string].
 type orsetStep struct {
-	op      string // "add", "remove", "merge" (full state), "delta" (deliver a recorded delta)
-	replica string // the replica acting or receiving
-	elem    string // add, remove
-	from    string // merge: the replica whose state is merged in
-	label   string // add, remove: name under which the delta is recorded
+	op      string   // "add", "remove", "merge" (full state), "delta" (deliver a recorded delta)
+	replica string   // the replica acting or receiving
+	elem    string   // add, remove
+	from    string   // merge: the replica whose state is merged in
+	label   string   // add, remove: name under which the delta is recorded
 	deltas  []string // delta: labels of the recorded deltas to merge, in order
 }
 
