@@ -15,9 +15,10 @@ import (
 // Every count is a uint64 and never wraps: Inc refuses an increment that
 // would take the replica's count or the total past math.MaxUint64.
 // Concurrent increments on different replicas can still, once merged, add
-// up to more than math.MaxUint64; Value then saturates at math.MaxUint64,
-// and such a state can no longer be encoded (MarshalBinary returns an error
-// wrapping ErrOverflow, and decoders refuse a state whose sum overflows).
+// up to more than math.MaxUint64; Value then saturates at math.MaxUint64.
+// Such a state is reachable by correct replicas, so it encodes, decodes and
+// merges like any other: refusing it would stop those replicas from ever
+// converging. Only each replica's own count is bounded by a uint64.
 //
 // The zero value is an empty counter, ready to use. A GCounter is not safe
 // for concurrent use.
@@ -103,13 +104,8 @@ func (g *GCounter) String() string {
 }
 
 // MarshalBinary encodes the counter as [TagGCounter, version, counts],
-// counts being the flat array r1, c1, r2, c2, … in replica order. It fails
-// with ErrOverflow if the sum exceeds math.MaxUint64, a state decoders
-// refuse.
+// counts being the flat array r1, c1, r2, c2, … in replica order.
 func (g *GCounter) MarshalBinary() ([]byte, error) {
-	if _, ok := g.sum.uint64(); !ok {
-		return nil, fmt.Errorf("%w: GCounter sum %v exceeds %d and cannot be encoded", ErrOverflow, g.sum, uint64(math.MaxUint64))
-	}
 	w := wire.NewWriter()
 	writeHeader(w, TagGCounter, 1)
 	g.counts.encode(w)
@@ -119,7 +115,7 @@ func (g *GCounter) MarshalBinary() ([]byte, error) {
 // UnmarshalBinary replaces g with the decoded counter. It refuses, leaving
 // g unchanged, anything MarshalBinary would not have written: a wrong tag
 // or version, replicas out of order or repeated, an empty replica ID, a
-// zero count, a sum past math.MaxUint64, truncated input or trailing bytes.
+// zero count, truncated input or trailing bytes.
 func (g *GCounter) UnmarshalBinary(b []byte) error {
 	r := wire.NewReader(b)
 	if err := readHeader(r, TagGCounter, 1); err != nil {
@@ -138,7 +134,8 @@ func (g *GCounter) UnmarshalBinary(b []byte) error {
 
 // decodeGCounterBody reads the flat count array that VersionVector.encode
 // writes. Counts are not event counters, so any non-zero uint64 is allowed
-// (not just up to MaxCounter), but their sum must fit in a uint64.
+// (not just up to MaxCounter). The 128-bit sum cannot overflow: it would
+// take 2^64 entries.
 func decodeGCounterBody(r *wire.Reader, what string) (*GCounter, error) {
 	start := r.Offset()
 	n, err := r.ArrayLen(what, 1)
@@ -169,9 +166,6 @@ func decodeGCounterBody(r *wire.Reader, what string) (*GCounter, error) {
 			return nil, fmt.Errorf("%w: %s entry %q has count 0", ErrInvalid, what, id)
 		}
 		g.sum = g.sum.add(c)
-		if _, ok := g.sum.uint64(); !ok {
-			return nil, fmt.Errorf("%w: %s sum overflows uint64 at replica %q", ErrInvalid, what, id)
-		}
 		if g.counts.m == nil {
 			// An entry takes at least 3 bytes (fixstr header, one byte of
 			// ID, positive fixint), which bounds the size hint.

@@ -37,9 +37,6 @@ func Unmarshal(b []byte, v any) error {
 
 // skip consumes one value, checking lengths and depth, without allocating.
 func (r *Reader) skip(what string, depth int) error {
-	if depth < 0 {
-		return fmt.Errorf("%w: %s at offset %d", ErrTooDeep, what, r.off)
-	}
 	start := r.off
 	c, err := r.code(what)
 	if err != nil {
@@ -87,8 +84,19 @@ func (r *Reader) skip(what string, depth int) error {
 		return err
 	}
 	if n > 0 {
-		_, err := r.next(int(min(n, uint64(r.Remaining())+1)), what)
-		return err
+		// Fixed-size payloads and strings past the end both read as
+		// truncated input here.
+		if n > uint64(r.Remaining()) {
+			return fmt.Errorf("%w: %s needs %d bytes at offset %d, %d left", ErrTruncated, what, n, start, r.Remaining())
+		}
+		r.off += int(n)
+		return nil
+	}
+	if c >= 0x80 && c <= 0x9f || c >= 0xdc && c <= 0xdf {
+		// A container, even an empty one, is one level of nesting.
+		if depth < 1 {
+			return fmt.Errorf("%w: %s at offset %d nests deeper than the limit", ErrTooDeep, what, start)
+		}
 	}
 	if elems > uint64(r.Remaining()) {
 		return fmt.Errorf("%w: %s claims %d elements at offset %d, only %d bytes left", ErrTooLarge, what, elems, start, r.Remaining())

@@ -88,3 +88,21 @@ func TestUnmarshal(t *testing.T) {
 		t.Fatalf("deep value: %v, want ErrTooDeep", err)
 	}
 }
+
+// An empty container is a level of nesting too: maxDepth levels pass, one
+// more fails, whatever the innermost value is.
+func TestValidateDepthBoundary(t *testing.T) {
+	for _, leaf := range [][]byte{{0x01}, {0x90}, {0x80}} {
+		ok := nested(DefaultMaxDepth-1, leaf...)
+		if leaf[0] == 0x01 {
+			ok = nested(DefaultMaxDepth, leaf...)
+		}
+		if err := Validate(ok, DefaultMaxDepth); err != nil {
+			t.Errorf("leaf % x at the limit: %v", leaf, err)
+		}
+		deep := append([]byte{0x91}, ok...)
+		if err := Validate(deep, DefaultMaxDepth); !errors.Is(err, ErrTooDeep) {
+			t.Errorf("leaf % x past the limit: %v, want ErrTooDeep", leaf, err)
+		}
+	}
+}
