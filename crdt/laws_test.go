@@ -1,4 +1,4 @@
-package proptest_test
+package crdt_test
 
 import (
 	"fmt"
@@ -14,7 +14,9 @@ import (
 )
 
 // Law tests of the built-in types through the exported kit, with models.
-// Run them long with: go test ./proptest -run Laws -args -proptest.long
+// Run them long (10,000 cases per law) with:
+//
+//	go test ./crdt -run Laws -args -proptest.long
 
 func TestLawsGCounter(t *testing.T) {
 	proptest.Check(t, proptest.Spec[*crdt.GCounter]{
