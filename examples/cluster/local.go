@@ -272,6 +272,9 @@ wait:
 // aeTypes are the anti-entropy message types.
 var aeTypes = []gossip.MsgType{gossip.MsgRoot, gossip.MsgDigests, gossip.MsgWant, gossip.MsgState, gossip.MsgChunk}
 
+// drainWait bounds the wait for empty broadcast queues after convergence.
+const drainWait = 10 * time.Second
+
 // measureIdle records the anti-entropy traffic while the cluster is equal
 // and nobody writes. It first waits for the broadcast queues to drain
 // (memberlist retransmits each broadcast a few times after everyone has it)
@@ -286,8 +289,8 @@ func measureIdle(ctx context.Context, c *localCluster, d time.Duration, res *res
 		case <-ctx.Done():
 			return
 		}
-		if time.Since(start) > 30*time.Second {
-			return // re-gossip did not stop; idleMeasured stays false
+		if time.Since(start) > drainWait {
+			return // idleMeasured stays false
 		}
 	}
 	res.drain = time.Since(start)
@@ -336,7 +339,7 @@ func runLocalOnce(ctx context.Context, o *options, logger *slog.Logger, stdout, 
 	if res.idleMeasured {
 		printIdle(stdout, res)
 	} else if o.idle > 0 {
-		fmt.Fprintln(stdout, "idle: broadcast queues did not drain within 30s")
+		fmt.Fprintf(stdout, "idle: broadcast queues did not drain within %v\n", drainWait)
 	}
 	fmt.Fprintf(stdout, "converged: %d nodes, %d updates, %d objects equal, %d ms after the last write\n",
 		o.nodes, res.updates, numObjects, res.lag.Milliseconds())

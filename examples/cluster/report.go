@@ -104,7 +104,7 @@ func runMeasure(ctx context.Context, o *options, logger *slog.Logger, stdout, st
 		if res.idleMeasured {
 			drains = append(drains, res.drain)
 		} else {
-			fmt.Fprintf(stdout, "run %2d: broadcast queues did not drain\n", i+1)
+			fmt.Fprintf(stdout, "run %2d: broadcast queues did not drain within %v\n", i+1, drainWait)
 		}
 		updates += res.updates
 		busy += res.busyBytes
