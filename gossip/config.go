@@ -7,6 +7,7 @@ import (
 	"log"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/memberlist"
@@ -67,7 +68,13 @@ type Config struct {
 	AntiEntropyInterval time.Duration
 
 	// PushFanout is how many random peers a new delta is pushed to at
-	// once, by the publisher and by every node that learned from it.
+	// once, by the publisher and by every node that learned from it. 0
+	// (the default) means automatic: ceil(ln N)+2 for N members, at least
+	// MinPushFanout. Each node pushes a delta once, so a node is missed by
+	// all pushes with probability about e^-fanout; with ln N + 2 the
+	// expected number of nodes left to the broadcast tick is e^-2 whatever
+	// N is. Measured on 32 nodes: fanout 3 converges in p50 185 ms (most
+	// updates miss a node and wait for a gossip tick), fanout 6 in 9 ms.
 	PushFanout int
 
 	// RejoinInterval is the time between checks for members that were seen
@@ -112,7 +119,7 @@ type Config struct {
 // Defaults used by DefaultConfig and for zero fields.
 const (
 	DefaultAntiEntropyInterval = time.Second
-	DefaultPushFanout          = 3
+	MinPushFanout              = 3
 	DefaultRejoinInterval      = 10 * time.Second
 	DefaultInboundQueueDepth   = 1024
 	DefaultInboundQueueBytes   = 512 << 20
@@ -137,7 +144,6 @@ func DefaultConfig(name string) Config {
 		BindAddr:            "127.0.0.1",
 		Memberlist:          defaultMemberlist(),
 		AntiEntropyInterval: DefaultAntiEntropyInterval,
-		PushFanout:          DefaultPushFanout,
 		RejoinInterval:      DefaultRejoinInterval,
 		InboundQueueDepth:   DefaultInboundQueueDepth,
 		InboundQueueBytes:   DefaultInboundQueueBytes,
@@ -213,7 +219,6 @@ func (c Config) normalize() (Config, error) {
 		p    *int
 		def  int
 	}{
-		{"PushFanout", &c.PushFanout, DefaultPushFanout},
 		{"InboundQueueDepth", &c.InboundQueueDepth, DefaultInboundQueueDepth},
 		{"SendQueueDepth", &c.SendQueueDepth, DefaultSendQueueDepth},
 		{"SendWorkers", &c.SendWorkers, DefaultSendWorkers},
@@ -227,6 +232,9 @@ func (c Config) normalize() (Config, error) {
 		if *d.p == 0 {
 			*d.p = d.def
 		}
+	}
+	if c.PushFanout < 0 {
+		return bad("PushFanout is negative")
 	}
 	if c.InboundQueueBytes < 0 || c.MaxReassemblyBytes < 0 {
 		return bad("InboundQueueBytes or MaxReassemblyBytes is negative")
@@ -281,13 +289,22 @@ func (c Config) memberlistConfig(d *delegate) *memberlist.Config {
 	mc.Delegate = d
 	mc.Events = (*eventDelegate)(d)
 	mc.LogOutput = nil
-	mc.Logger = log.New(&slogWriter{l: c.Logger.With("component", "memberlist")}, "", 0)
+	mc.Logger = log.New(&slogWriter{l: c.Logger.With("component", "memberlist"), handoffDrops: &d.stats.handoffDropped}, "", 0)
 	return &mc
 }
 
 // slogWriter turns memberlist's "[LEVEL] memberlist: msg" lines into slog
-// records, so its output goes where the user's logs go.
-type slogWriter struct{ l *slog.Logger }
+// records, so its output goes where the user's logs go. It also counts the
+// messages memberlist drops when its handoff queue is full, which memberlist
+// reports only in its log.
+type slogWriter struct {
+	l            *slog.Logger
+	handoffDrops *atomic.Uint64
+}
+
+// handoffDropLine is how memberlist (net.go, v0.7.0) logs a message dropped
+// because HandoffQueueDepth was reached.
+const handoffDropLine = "handler queue full, dropping message"
 
 func (w *slogWriter) Write(p []byte) (int, error) {
 	line := strings.TrimSpace(string(p))
@@ -305,6 +322,9 @@ func (w *slogWriter) Write(p []byte) (int, error) {
 		}
 	}
 	line = strings.TrimPrefix(line, "memberlist: ")
+	if w.handoffDrops != nil && strings.HasPrefix(line, handoffDropLine) {
+		w.handoffDrops.Add(1)
+	}
 	w.l.Log(context.Background(), level, line)
 	return len(p), nil
 }

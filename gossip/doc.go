@@ -11,9 +11,9 @@
 //
 // Three mechanisms carry updates:
 //
-//   - Push. Publish sends a local delta at once to PushFanout random peers
-//     (one UDP packet each). A peer whose state the delta changed pushes it
-//     on to PushFanout others. A delta that changes nothing stops there:
+//   - Push. Publish sends a local delta at once to a few random peers
+//     (PushFanout, about ln N + 2; one UDP packet each). A peer whose state
+//     the delta changed pushes it on to as many others. A delta that changes nothing stops there:
 //     novelty is the stop signal, so forwarding needs no sequence numbers.
 //   - Broadcast. The delta is also queued as a memberlist broadcast,
 //     piggybacked on memberlist's gossip packets and retransmitted

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -175,7 +176,7 @@ func (g *Gossip) Join(ctx context.Context, addrs ...string) (int, error) {
 
 // Publish sends a local update's delta for key. The replica must already
 // hold it (gossip does not merge it locally). The delta is pushed at once to
-// PushFanout random peers and queued as a broadcast; a delta over the packet
+// fanout random peers (Config.PushFanout) and queued as a broadcast; a delta over the packet
 // budget goes to those peers over streams instead. Anti-entropy repairs
 // whatever is lost.
 func (g *Gossip) Publish(key string, delta []byte) error {
@@ -199,7 +200,7 @@ func (g *Gossip) spread(key string, delta []byte, except string) {
 		g.log.Warn("delta over MaxBlob not sent; anti-entropy will carry the state", "key", key, "bytes", len(msg))
 		return
 	}
-	peers := g.randomPeers(g.cfg.PushFanout, except)
+	peers := g.randomPeers(g.fanout(), except)
 	if len(msg) <= g.budget {
 		for _, p := range peers {
 			g.sendPacket(p, MsgDelta, msg)
@@ -211,6 +212,16 @@ func (g *Gossip) spread(key string, delta []byte, except string) {
 	for _, p := range peers {
 		g.queueSend(sendJob{to: p, typ: MsgDelta, msg: msg})
 	}
+}
+
+// fanout is the number of peers a delta is pushed to (see
+// Config.PushFanout).
+func (g *Gossip) fanout() int {
+	if g.cfg.PushFanout > 0 {
+		return g.cfg.PushFanout
+	}
+	n := g.ml.NumMembers()
+	return max(MinPushFanout, int(math.Ceil(math.Log(float64(n))))+2)
 }
 
 // randomPeers returns up to n random live members other than self and

@@ -4,7 +4,11 @@ import (
 	"bytes"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"log/slog"
 	"reflect"
+	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -139,4 +143,19 @@ func decodeAny(msg []byte) error {
 		_, err = decodeChunk(r)
 	}
 	return err
+}
+
+func TestSlogWriterCountsHandoffDrops(t *testing.T) {
+	var n atomic.Uint64
+	var buf bytes.Buffer
+	w := &slogWriter{l: slog.New(slog.NewTextHandler(&buf, nil)), handoffDrops: &n}
+	// The line memberlist (net.go) writes when its handoff queue is full.
+	fmt.Fprintf(w, "[WARN] memberlist: handler queue full, dropping message (%d) %s\n", 8, "from=127.0.0.1:1")
+	fmt.Fprintf(w, "[DEBUG] memberlist: Stream connection from=127.0.0.1:1\n")
+	if n.Load() != 1 {
+		t.Fatalf("counted %d handoff drops, want 1", n.Load())
+	}
+	if out := buf.String(); !strings.Contains(out, "level=WARN msg=\"handler queue full") || strings.Contains(out, "DEBUG") {
+		t.Fatalf("log output:\n%s", out)
+	}
 }

@@ -18,6 +18,7 @@ type Stats struct {
 	Received map[MsgType]Traffic
 
 	DroppedInbound   uint64 // inbound queue full (count or bytes)
+	DroppedHandoff   uint64 // dropped by memberlist: its HandoffQueueDepth reached
 	DroppedSend      uint64 // reliable send queue full
 	SendErrors       uint64 // memberlist refused or failed a send
 	OversizeRerouted uint64 // deltas over the packet budget sent over streams
@@ -50,6 +51,7 @@ type counters struct {
 	sent, recv [numMsgTypes]traffic
 
 	droppedInbound, droppedSend, sendErrors, oversize atomic.Uint64
+	handoffDropped                                    atomic.Uint64
 	decodeErrors, mergeErrors, joinErrors, merged     atomic.Uint64
 	forwarded, aeRounds, aeEqual                      atomic.Uint64
 	keysSent, keysRecv, transfersDone, transfersLost  atomic.Uint64
@@ -61,6 +63,7 @@ func (c *counters) snapshot() Stats {
 		Sent:             make(map[MsgType]Traffic),
 		Received:         make(map[MsgType]Traffic),
 		DroppedInbound:   c.droppedInbound.Load(),
+		DroppedHandoff:   c.handoffDropped.Load(),
 		DroppedSend:      c.droppedSend.Load(),
 		SendErrors:       c.sendErrors.Load(),
 		OversizeRerouted: c.oversize.Load(),
