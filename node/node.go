@@ -30,6 +30,7 @@ type Node struct {
 	root      uint64             // guarded by mu; root digest, valid when !rootDirty
 	rootDirty bool               // guarded by mu
 	hlc       crdt.Clock         // guarded by mu; issues LWW-Map timestamps
+	seen      seenSet            // guarded by mu; blobs merged lately
 
 	// changed is closed and replaced after every change of local state (and
 	// of membership), waking WaitFor callers.
@@ -58,6 +59,7 @@ type metrics struct {
 	updates        atomic.Uint64
 	merged         atomic.Uint64
 	mergedNoop     atomic.Uint64
+	duplicates     atomic.Uint64
 	decodeErrors   atomic.Uint64
 	typeMismatches atomic.Uint64
 	unknownTypes   atomic.Uint64

@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"errors"
 	"slices"
 	"strings"
@@ -304,9 +305,13 @@ func TestReceivedBlobsOfWrongTypeOrBadBytesAreDropped(t *testing.T) {
 		t.Error("merged set lacks x")
 	}
 	must(t, dm.Set(ctx, "b", 2))
-	// Merging the same blob again changes nothing (novelty stops re-gossip).
+	// Merging the same blob again changes nothing (novelty stops re-gossip),
+	// and is recognised without decoding.
 	if changed, err := r.Merge("s", set); err != nil || changed {
 		t.Errorf("second merge of the same blob: %v, %v", changed, err)
+	}
+	if d := dst.Counters().Duplicates; d != 1 {
+		t.Errorf("duplicates = %d, want 1", d)
 	}
 }
 
@@ -549,5 +554,26 @@ func TestStatusMarshalsToJSON(t *testing.T) {
 	must(t, json.Unmarshal(b, &back))
 	if back.Name != "j" || len(back.Objects) != 1 || back.Objects[0].Type != "GCounter" || back.Counters.Updates != 1 {
 		t.Errorf("status round trip: %s", b)
+	}
+}
+
+func TestSeenSetEvictsOldest(t *testing.T) {
+	var s seenSet
+	hash := func(i int) [16]byte { return blobHash(fmt.Sprint(i), nil) }
+	for i := range seenCapacity + 10 {
+		s.add(hash(i))
+	}
+	if len(s.idx) != seenCapacity {
+		t.Fatalf("size %d, want %d", len(s.idx), seenCapacity)
+	}
+	for i := range 10 {
+		if s.has(hash(i)) {
+			t.Errorf("entry %d not evicted", i)
+		}
+	}
+	for i := 10; i < seenCapacity+10; i++ {
+		if !s.has(hash(i)) {
+			t.Fatalf("entry %d lost", i)
+		}
 	}
 }

@@ -105,6 +105,14 @@ func (r *replica) Merge(key string, blob []byte) (changed bool, err error) {
 	if key == "" {
 		return false, ErrEmptyKey
 	}
+	h := blobHash(key, blob)
+	n.mu.Lock()
+	dup := n.seen.has(h)
+	n.mu.Unlock()
+	if dup {
+		n.metrics.duplicates.Add(1)
+		return false, nil
+	}
 	o, err := r.blobType(key, blob)
 	if err != nil {
 		return false, err
@@ -134,7 +142,8 @@ func (r *replica) Merge(key string, blob []byte) (changed bool, err error) {
 		n.mu.Unlock()
 		return false, r.mismatch(key, obj.ops, o)
 	default:
-		// TODO: this costs O(state) per received blob (clone + compare).
+		// TODO: this costs O(state) per received blob (clone + compare);
+		// the seen set spares it for blobs received again.
 		// Types could report novelty from Merge itself (a "changed" result
 		// or a cheap v ⊑ state test on the delta's own entries); switch to
 		// that when crdt offers it.
@@ -146,6 +155,7 @@ func (r *replica) Merge(key string, blob []byte) (changed bool, err error) {
 			changed = true
 		}
 	}
+	n.seen.add(h)
 	n.mu.Unlock()
 	if !changed {
 		n.metrics.mergedNoop.Add(1)

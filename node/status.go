@@ -32,6 +32,7 @@ type Counters struct {
 	Updates        uint64 `json:"updates"`         // local updates applied
 	Merged         uint64 `json:"merged"`          // received blobs that changed state
 	MergedNoop     uint64 `json:"merged_noop"`     // received blobs that changed nothing
+	Duplicates     uint64 `json:"duplicates"`      // received blobs seen before, dropped undecoded
 	DecodeErrors   uint64 `json:"decode_errors"`   // received blobs that failed to decode
 	TypeMismatches uint64 `json:"type_mismatches"` // received blobs of another type than their key
 	UnknownTypes   uint64 `json:"unknown_types"`   // received blobs of an unregistered type
@@ -45,6 +46,7 @@ func (n *Node) Counters() Counters {
 		Updates:        m.updates.Load(),
 		Merged:         m.merged.Load(),
 		MergedNoop:     m.mergedNoop.Load(),
+		Duplicates:     m.duplicates.Load(),
 		DecodeErrors:   m.decodeErrors.Load(),
 		TypeMismatches: m.typeMismatches.Load(),
 		UnknownTypes:   m.unknownTypes.Load(),
