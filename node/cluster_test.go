@@ -387,3 +387,26 @@ func TestWrongKeyCannotJoinOrInject(t *testing.T) {
 		}
 	})
 }
+
+// TestLargeDeltaAndLateJoiner: a delta far over a packet (a 200 KB map
+// value) reaches every node, and a node that joins later gets it through
+// anti-entropy.
+func TestLargeDeltaAndLateJoiner(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newTestCluster(t, 3)
+		big := strings.Repeat("x", 200<<10)
+		m, err := LWWMap[string, string](c.nodes[0], "big")
+		must(t, err)
+		must(t, m.Set(context.Background(), "blob", big))
+		waitConverged(t, time.Minute, c.nodes...)
+
+		late := c.start("late")
+		c.join(late, c.nodes[2])
+		waitConverged(t, time.Minute, c.nodes...)
+		lm, err := LWWMap[string, string](late, "big")
+		must(t, err)
+		if v, ok, err := lm.Get("blob"); err != nil || !ok || v != big {
+			t.Fatalf("late joiner: %d bytes, %v, %v", len(v), ok, err)
+		}
+	})
+}
