@@ -140,6 +140,9 @@ func (g *Gossip) Join(ctx context.Context, addrs ...string) (int, error) {
 		return 0, fmt.Errorf("%w: no addresses", ErrNoPeers)
 	}
 	g.peers.addSeeds(addrs)
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
 	type result struct {
 		n   int
 		err error
