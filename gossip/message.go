@@ -65,6 +65,25 @@ func (t MsgType) String() string {
 	return fmt.Sprintf("type(%d)", uint8(t))
 }
 
+// MarshalText names the type, so Stats maps read well as JSON.
+func (t MsgType) MarshalText() ([]byte, error) { return []byte(t.String()), nil }
+
+// UnmarshalText parses a name written by MarshalText.
+func (t *MsgType) UnmarshalText(b []byte) error {
+	for c := MsgType(1); c < numMsgTypes; c++ {
+		if c.String() == string(b) {
+			*t = c
+			return nil
+		}
+	}
+	var n uint8
+	if _, err := fmt.Sscanf(string(b), "type(%d)", &n); err == nil {
+		*t = MsgType(n)
+		return nil
+	}
+	return fmt.Errorf("%w: %q", ErrType, b)
+}
+
 // Limits on decoded fields. They bound what a peer can make us allocate
 // beyond the bytes it sent, and they keep names and keys printable in logs.
 const (

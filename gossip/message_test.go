@@ -3,6 +3,7 @@ package gossip
 import (
 	"bytes"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -157,5 +158,20 @@ func TestSlogWriterCountsHandoffDrops(t *testing.T) {
 	}
 	if out := buf.String(); !strings.Contains(out, "level=WARN msg=\"handler queue full") || strings.Contains(out, "DEBUG") {
 		t.Fatalf("log output:\n%s", out)
+	}
+}
+
+func TestStatsJSON(t *testing.T) {
+	s := Stats{Sent: map[MsgType]Traffic{MsgDelta: {Msgs: 2, Bytes: 40}}, Received: map[MsgType]Traffic{MsgType(42): {Msgs: 1}}}
+	b, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"Sent":{"delta":{"Msgs":2,"Bytes":40}}`) {
+		t.Fatalf("json %s", b)
+	}
+	var back Stats
+	if err := json.Unmarshal(b, &back); err != nil || !reflect.DeepEqual(back, s) {
+		t.Fatalf("round trip: %+v %v", back, err)
 	}
 }
