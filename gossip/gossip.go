@@ -179,9 +179,10 @@ func (g *Gossip) Join(ctx context.Context, addrs ...string) (int, error) {
 
 // Publish sends a local update's delta for key. The replica must already
 // hold it (gossip does not merge it locally). The delta is pushed at once to
-// fanout random peers (Config.PushFanout) and queued as a broadcast; a delta over the packet
-// budget goes to those peers over streams instead. Anti-entropy repairs
-// whatever is lost.
+// a few random peers (Config.PushFanout) and queued as a broadcast; a delta
+// over the packet budget goes to those peers over streams instead, and one
+// over MaxBlob is not sent (ErrTooLarge; anti-entropy cannot move it
+// either). Anti-entropy repairs whatever else is lost.
 func (g *Gossip) Publish(key string, delta []byte) error {
 	if g.isClosed() {
 		return ErrClosed
@@ -192,16 +193,14 @@ func (g *Gossip) Publish(key string, delta []byte) error {
 	if len(key) > maxKeyLen {
 		return fmt.Errorf("%w: key of %d bytes, limit %d", ErrTooLarge, len(key), maxKeyLen)
 	}
-	g.spread(key, delta, "")
-	return nil
+	return g.spread(key, delta, "")
 }
 
 // spread pushes a delta to fanout peers other than except and queues it.
-func (g *Gossip) spread(key string, delta []byte, except string) {
+func (g *Gossip) spread(key string, delta []byte, except string) error {
 	msg := appendDelta(nil, g.cfg.Origin, key, delta)
 	if len(msg) > g.cfg.MaxBlob {
-		g.log.Warn("delta over MaxBlob not sent; anti-entropy will carry the state", "key", key, "bytes", len(msg))
-		return
+		return fmt.Errorf("%w: delta message of %d bytes, MaxBlob %d", ErrTooLarge, len(msg), g.cfg.MaxBlob)
 	}
 	peers := g.randomPeers(g.fanout(), except)
 	if len(msg) <= g.budget {
@@ -209,12 +208,13 @@ func (g *Gossip) spread(key string, delta []byte, except string) {
 			g.sendPacket(p, MsgDelta, msg)
 		}
 		g.bq.enqueue(key, delta)
-		return
+		return nil
 	}
 	g.stats.oversize.Add(1)
 	for _, p := range peers {
 		g.queueSend(sendJob{to: p, typ: MsgDelta, msg: msg})
 	}
+	return nil
 }
 
 // fanout is the number of peers a delta is pushed to (see
@@ -352,7 +352,7 @@ func (g *Gossip) handle(h header, r *reader, reassembled bool) error {
 		}
 		if g.merge(h.From, e) {
 			g.stats.forwarded.Add(1)
-			g.spread(e.Key, e.Blob, h.From.Name)
+			_ = g.spread(e.Key, e.Blob, h.From.Name) // over MaxBlob only by a longer header: AE has it
 		}
 	case MsgRoot:
 		m, err := decodeRoot(r)

@@ -12,7 +12,7 @@ import (
 
 func TestLifecycle(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		c := newCluster(t, 1, false, nil)
+		c := newCluster(t, 1, false, func(cfg *gossip.Config) { cfg.MaxBlob = 4096 })
 		g := c.nodes[0].g
 		if _, err := g.Join(context.Background()); !errors.Is(err, gossip.ErrNoPeers) {
 			t.Errorf("join without addresses: %v", err)
@@ -30,6 +30,9 @@ func TestLifecycle(t *testing.T) {
 		}
 		if err := g.Publish("k", []byte{1}); err != nil {
 			t.Errorf("publish alone: %v", err)
+		}
+		if err := g.Publish("k", make([]byte, 5000)); !errors.Is(err, gossip.ErrTooLarge) {
+			t.Errorf("publish over MaxBlob: %v", err)
 		}
 		if err := g.Close(); err != nil {
 			t.Errorf("close: %v", err)
