@@ -85,7 +85,7 @@ func (g *Gossip) send(to *memberlist.Node, t MsgType, msg []byte) {
 		g.sendPacket(to, t, msg)
 		return
 	}
-	g.queueSend(sendJob{to: to, typ: t, msg: msg})
+	g.queueSend(sendJob{to: []*memberlist.Node{to}, typ: t, msg: msg})
 }
 
 // onRoot answers a round: nothing if the roots agree, else our digests.
@@ -152,5 +152,5 @@ func (g *Gossip) onWant(from Origin, keys []string) {
 	if to == nil || len(keys) == 0 {
 		return
 	}
-	g.queueSend(sendJob{to: to, typ: MsgState, keys: keys})
+	g.queueSend(sendJob{to: []*memberlist.Node{to}, typ: MsgState, keys: keys})
 }

@@ -19,9 +19,10 @@
 //     piggybacked on memberlist's gossip packets and retransmitted
 //     RetransmitMult*log(N+1) times. memberlist does not forward user
 //     broadcasts, so receivers that learned something queue it again.
-//     Queued deltas for one key are joined into one. Deltas larger than a
-//     packet (memberlist silently never sends an oversize broadcast) go to
-//     the fanout peers over TCP streams instead.
+//     Queued deltas for one key are joined into one. A delta larger than a
+//     packet (memberlist silently never sends an oversize broadcast) goes
+//     instead from its publisher to every member over TCP streams, and is
+//     not forwarded, so each member receives it once.
 //   - Anti-entropy. Every AntiEntropyInterval a node sends its root digest
 //     to a random peer; if the roots differ they exchange per-key digests
 //     and each asks for the keys it lacks or holds differently. Equal

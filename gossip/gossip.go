@@ -196,23 +196,27 @@ func (g *Gossip) Publish(key string, delta []byte) error {
 	return g.spread(key, delta, "")
 }
 
-// spread pushes a delta to fanout peers other than except and queues it.
+// spread pushes a delta to fanout peers other than except and queues it as
+// a broadcast. A delta over the packet budget goes instead to every peer
+// over streams, as MsgDeltaDirect, which receivers do not forward: with
+// forwarding each member would receive it about fanout times, and large
+// deltas are where bytes matter more than hops.
 func (g *Gossip) spread(key string, delta []byte, except string) error {
 	msg := appendDelta(nil, g.cfg.Origin, key, delta)
 	if len(msg) > g.cfg.MaxBlob {
 		return fmt.Errorf("%w: delta message of %d bytes, MaxBlob %d", ErrTooLarge, len(msg), g.cfg.MaxBlob)
 	}
-	peers := g.randomPeers(g.fanout(), except)
 	if len(msg) <= g.budget {
-		for _, p := range peers {
+		for _, p := range g.randomPeers(g.fanout(), except) {
 			g.sendPacket(p, MsgDelta, msg)
 		}
 		g.bq.enqueue(key, delta)
 		return nil
 	}
 	g.stats.oversize.Add(1)
-	for _, p := range peers {
-		g.queueSend(sendJob{to: p, typ: MsgDelta, msg: msg})
+	if peers := g.randomPeers(math.MaxInt, except); len(peers) > 0 {
+		direct := appendDeltaType(nil, MsgDeltaDirect, g.cfg.Origin, key, delta)
+		g.queueSend(sendJob{to: peers, typ: MsgDeltaDirect, msg: direct})
 	}
 	return nil
 }
@@ -354,6 +358,12 @@ func (g *Gossip) handle(h header, r *reader, reassembled bool) error {
 			g.stats.forwarded.Add(1)
 			_ = g.spread(e.Key, e.Blob, h.From.Name) // over MaxBlob only by a longer header: AE has it
 		}
+	case MsgDeltaDirect:
+		e, err := decodeDelta(r)
+		if err != nil {
+			return err
+		}
+		g.merge(h.From, e)
 	case MsgRoot:
 		m, err := decodeRoot(r)
 		if err != nil {

@@ -2,6 +2,7 @@ package gossip_test
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -84,6 +85,32 @@ func TestQueueDrainsAfterLastPublish(t *testing.T) {
 		for i, nd := range c.nodes {
 			if after := nd.g.Stats().Sent[gossip.MsgDelta].Msgs; after != before[i] {
 				t.Errorf("%s sent %d more deltas after draining", nd.name, after-before[i])
+			}
+		}
+	})
+}
+
+// TestLargeDeltaGoesDirect publishes deltas over the packet budget: every
+// other member receives each one once, straight from the publisher, over a
+// stream, and nobody forwards it.
+func TestLargeDeltaGoesDirect(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newCluster(t, 5, true, nil)
+		pub := c.nodes[0]
+		for i := range 3 {
+			pub.publish(t, "big", fmt.Sprintf("%d-%s", i, strings.Repeat("x", 120_000)))
+		}
+		c.waitConverged(5 * time.Second)
+		if st := pub.g.Stats(); st.OversizeRerouted != 3 || st.Sent[gossip.MsgDeltaDirect].Msgs != 12 {
+			t.Errorf("publisher: %d rerouted, %d direct sends; want 3 and 12", st.OversizeRerouted, st.Sent[gossip.MsgDeltaDirect].Msgs)
+		}
+		for _, nd := range c.nodes[1:] {
+			st := nd.g.Stats()
+			if got := st.Received[gossip.MsgDeltaDirect].Msgs; got != 3 {
+				t.Errorf("%s received %d direct deltas, want 3", nd.name, got)
+			}
+			if st.Sent[gossip.MsgDeltaDirect].Msgs != 0 || st.Sent[gossip.MsgDelta].Msgs != 0 {
+				t.Errorf("%s forwarded a large delta: %v", nd.name, st.Sent)
 			}
 		}
 	})

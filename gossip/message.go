@@ -42,8 +42,13 @@ const (
 	MsgState MsgType = 5
 	// MsgChunk carries one piece of a message larger than the chunk size.
 	MsgChunk MsgType = 6
+	// MsgDeltaDirect is a delta (same body as MsgDelta) that its publisher
+	// sent to every member itself: it is merged, never forwarded. Deltas
+	// over the packet budget travel this way, so that each member receives
+	// a large delta once instead of from every forwarder.
+	MsgDeltaDirect MsgType = 7
 
-	numMsgTypes = 7 // one past the largest type; sizes stats arrays
+	numMsgTypes = 8 // one past the largest type; sizes stats arrays
 )
 
 // String names the type for logs and stats.
@@ -61,6 +66,8 @@ func (t MsgType) String() string {
 		return "state"
 	case MsgChunk:
 		return "chunk"
+	case MsgDeltaDirect:
+		return "delta-direct"
 	}
 	return fmt.Sprintf("type(%d)", uint8(t))
 }
@@ -153,7 +160,12 @@ func appendBytes(b []byte, p []byte) []byte {
 }
 
 func appendDelta(b []byte, from Origin, key string, blob []byte) []byte {
-	b = appendHeader(b, MsgDelta, from)
+	return appendDeltaType(b, MsgDelta, from, key, blob)
+}
+
+// appendDeltaType encodes a MsgDelta or MsgDeltaDirect.
+func appendDeltaType(b []byte, t MsgType, from Origin, key string, blob []byte) []byte {
+	b = appendHeader(b, t, from)
 	b = appendString(b, key)
 	return appendBytes(b, blob)
 }

@@ -23,6 +23,7 @@ func TestGoldenMessages(t *testing.T) {
 		hex  string
 	}{
 		{"delta", appendDelta(nil, testOrigin, "k", []byte{0xAA, 0xBB}), "0101026e3107016b02aabb"},
+		{"delta direct", appendDeltaType(nil, MsgDeltaDirect, testOrigin, "k", []byte{0xAA}), "0107026e3107016b01aa"},
 		{"root", appendRoot(nil, testOrigin, rootMsg{Root: 0x0102030405060708, Keys: 3}), "0102026e3107010203040506070803"},
 		{"digests", appendDigests(nil, testOrigin, digestsMsg{Final: true, Keys: []KeyDigest{{"a", 1}}}), "0103026e310701010161" + "0000000000000001"},
 		{"want", appendWant(nil, testOrigin, []string{"a", "bc"}), "0104026e3107020161026263"},

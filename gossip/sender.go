@@ -6,11 +6,11 @@ import (
 	"github.com/hashicorp/memberlist"
 )
 
-// sendJob is one reliable (stream) send. Either msg is set, or keys: the
-// sender then encodes those keys' state itself, so that a large state is
-// only in memory while it is being sent.
+// sendJob is one reliable (stream) send to one or more peers. Either msg is
+// set, or keys: the sender then encodes those keys' state itself, so that a
+// large state is only in memory while it is being sent.
 type sendJob struct {
-	to   *memberlist.Node
+	to   []*memberlist.Node
 	typ  MsgType
 	msg  []byte
 	keys []string
@@ -24,7 +24,7 @@ func (g *Gossip) queueSend(j sendJob) {
 	case g.sends <- j:
 	default:
 		g.stats.droppedSend.Add(1)
-		g.log.Debug("send queue full, dropped", "to", j.to.Name, "type", j.typ)
+		g.log.Debug("send queue full, dropped", "peers", len(j.to), "type", j.typ)
 	}
 }
 
@@ -36,10 +36,15 @@ func (g *Gossip) sender() {
 		case <-g.done:
 			return
 		case j := <-g.sends:
-			if j.keys != nil {
-				g.sendKeys(j.to, j.keys)
-			} else {
-				g.sendReliable(j.to, j.typ, j.msg)
+			for _, to := range j.to {
+				if g.isClosed() {
+					break
+				}
+				if j.keys != nil {
+					g.sendKeys(to, j.keys)
+				} else {
+					g.sendReliable(to, j.typ, j.msg)
+				}
 			}
 		}
 	}
