@@ -94,12 +94,22 @@ func (g *Gossip) rejoin() {
 		return
 	}
 	g.stats.rejoinAttempts.Add(1)
-	n, err := g.ml.Join(addrs)
-	if n > 0 {
-		g.stats.rejoined.Add(uint64(n))
-		g.log.Info("rejoined", "reached", n, "tried", len(addrs))
+	// One address per Join call: a dial to an unreachable host can take
+	// TCPTimeout, and Close should wait for at most one of them.
+	reached := 0
+	for _, a := range addrs {
+		if g.isClosed() {
+			return
+		}
+		n, err := g.ml.Join([]string{a})
+		if n == 0 {
+			g.log.Debug("rejoin failed", "addr", a, "err", err)
+		}
+		reached += n
+	}
+	if reached > 0 {
+		g.stats.rejoined.Add(uint64(reached))
+		g.log.Info("rejoined", "reached", reached, "tried", len(addrs))
 		g.requestRound("")
-	} else {
-		g.log.Debug("rejoin failed", "tried", len(addrs), "err", err)
 	}
 }
