@@ -32,6 +32,7 @@ type result struct {
 	idleAERounds uint64
 	idleAEBytes  uint64
 	idleDelta    uint64        // delta bytes sent while idle (0: re-gossip stopped)
+	idleMerged   uint64        // received blobs that changed state while idle (must be 0)
 	idleMeasured bool          // false if the queues never drained
 	drain        time.Duration // from convergence to empty broadcast queues
 }
@@ -306,8 +307,10 @@ func measureIdle(ctx context.Context, c *localCluster, d time.Duration, res *res
 	}
 	res.drain = time.Since(start)
 	before := make([]gossip.Stats, len(c.nodes))
+	merged := make([]uint64, len(c.nodes))
 	for i, n := range c.nodes {
 		before[i] = n.GossipStats()
+		merged[i] = n.Counters().Merged
 	}
 	select {
 	case <-time.After(d):
@@ -321,6 +324,7 @@ func measureIdle(ctx context.Context, c *localCluster, d time.Duration, res *res
 			res.idleAEBytes += after.Sent[t].Bytes - before[i].Sent[t].Bytes
 		}
 		res.idleDelta += after.Sent[gossip.MsgDelta].Bytes - before[i].Sent[gossip.MsgDelta].Bytes
+		res.idleMerged += n.Counters().Merged - merged[i]
 	}
 	res.idleMeasured = true
 }

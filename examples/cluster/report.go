@@ -28,8 +28,8 @@ func printIdle(w io.Writer, res *result) {
 	if res.idleAERounds > 0 {
 		per = float64(res.idleAEBytes) / float64(res.idleAERounds)
 	}
-	fmt.Fprintf(w, "idle: broadcast queues empty %d ms after convergence; then %d anti-entropy rounds, %.0f bytes per round, %d delta bytes sent\n",
-		res.drain.Milliseconds(), res.idleAERounds, per, res.idleDelta)
+	fmt.Fprintf(w, "idle: broadcast queues empty %d ms after convergence; then %d anti-entropy rounds, %.0f bytes per round, %d delta bytes sent, %d state changes\n",
+		res.drain.Milliseconds(), res.idleAERounds, per, res.idleDelta, res.idleMerged)
 }
 
 // describeDiff says, per object, which nodes agree with which.
