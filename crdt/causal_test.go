@@ -420,7 +420,8 @@ func TestCausalContextDecodeRejects(t *testing.T) {
 }
 
 // TestCausalContextModel checks contexts built from random dots, merged at
-// random, against a plain set of dots.
+// random, against a plain set of dots, and MergeChanged's report on every
+// merge of contexts and of their vectors.
 func TestCausalContextModel(t *testing.T) {
 	rng := newRand(t)
 	replicas := []ReplicaID{"a", "b", "c"}
@@ -445,7 +446,7 @@ func TestCausalContextModel(t *testing.T) {
 				models[i][d] = true
 			case 2:
 				j := rng.IntN(3)
-				ctxs[i].Merge(ctxs[j])
+				mergeChecked(t, ctxs[i], ctxs[j])
 				maps.Copy(models[i], models[j])
 			}
 			checkCompact(t, ctxs[i])
@@ -464,5 +465,11 @@ func TestCausalContextModel(t *testing.T) {
 				t.Fatalf("round %d: decode(encode(%v)) = %v, %v", round, c, got, err)
 			}
 		}
+		checkMergeChanged(t, rng, ctxs, NewCausalContext)
+		vectors := make([]*VersionVector, len(ctxs))
+		for i, c := range ctxs {
+			vectors[i] = c.Vector()
+		}
+		checkMergeChanged(t, rng, vectors, NewVersionVector)
 	}
 }

@@ -64,17 +64,26 @@ func (c *CausalContext) Add(d Dot) {
 }
 
 // Merge adds every event of other and compacts. other is not modified.
-func (c *CausalContext) Merge(other *CausalContext) {
-	c.vv.Merge(&other.vv)
+func (c *CausalContext) Merge(other *CausalContext) { c.MergeChanged(other) }
+
+// MergeChanged is Merge, and reports whether c gained an event.
+// Compaction moves events from the cloud to the vector without changing the
+// set, so it does not count.
+func (c *CausalContext) MergeChanged(other *CausalContext) (changed bool) {
+	changed = c.vv.MergeChanged(&other.vv)
 	for d := range other.cloud {
-		if !c.vv.Contains(d) {
-			if c.cloud == nil {
-				c.cloud = make(map[Dot]struct{}, len(other.cloud))
-			}
-			c.cloud[d] = struct{}{}
+		if c.vv.Contains(d) {
+			continue
 		}
+		if c.cloud == nil {
+			c.cloud = make(map[Dot]struct{}, len(other.cloud))
+		}
+		n := len(c.cloud)
+		c.cloud[d] = struct{}{}
+		changed = changed || len(c.cloud) != n
 	}
 	c.compact()
+	return changed
 }
 
 // compact moves cloud dots that extend the vector into it and drops those it

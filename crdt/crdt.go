@@ -33,3 +33,24 @@ type CRDT[T any] interface {
 	Clone() T
 	Equal(other T) bool
 }
+
+// ChangeReporter is an optional extension of CRDT for types whose merge can
+// tell, at no extra cost, whether it changed the receiver. A replica merges
+// every delta it receives and forwards only those that taught it something
+// (novelty is the stop signal for re-gossip); without MergeChanged it would
+// have to clone its state, merge into the clone and compare, on every
+// delta.
+//
+// MergeChanged(other) is exactly Merge(other) (same effect, same contract:
+// other is neither mutated nor retained) and reports whether the receiver's
+// state changed. The law, for every reachable x and y, with x₀ a copy of x
+// taken before the merge:
+//
+//	x.MergeChanged(y) == !x₀.Equal(x ⊔ y)
+//
+// So it reports false when y ⊑ x: merging x into itself, merging an empty
+// state, merging a delta again. Every built-in type implements it, as do
+// VersionVector and CausalContext.
+type ChangeReporter[T any] interface {
+	MergeChanged(other T) (changed bool)
+}

@@ -32,7 +32,9 @@
 //
 // All types implement CRDT[T] (Merge, Clone, Equal), whose doc comment
 // states the contract: Merge never mutates or retains its argument, Clone
-// shares nothing, Equal compares states, not observable values.
+// shares nothing, Equal compares states, not observable values. They also
+// implement ChangeReporter[T]: MergeChanged merges and reports whether the
+// receiver changed, which is how a replica knows that a delta was new.
 //
 // # Types
 //

@@ -31,7 +31,10 @@ type GCounter struct {
 	sum sum128
 }
 
-var _ CRDT[*GCounter] = (*GCounter)(nil)
+var (
+	_ CRDT[*GCounter]           = (*GCounter)(nil)
+	_ ChangeReporter[*GCounter] = (*GCounter)(nil)
+)
 
 // NewGCounter returns an empty counter.
 func NewGCounter() *GCounter { return &GCounter{} }
@@ -79,13 +82,18 @@ func (g *GCounter) Value() uint64 {
 
 // Merge raises each replica's count to the maximum of both counters. other
 // is not modified.
-func (g *GCounter) Merge(other *GCounter) {
+func (g *GCounter) Merge(other *GCounter) { g.MergeChanged(other) }
+
+// MergeChanged is Merge, and reports whether a count rose.
+func (g *GCounter) MergeChanged(other *GCounter) (changed bool) {
 	for r, c := range other.counts.m {
 		if old := g.counts.m[r]; c > old {
 			g.counts.Advance(r, c)
 			g.sum = g.sum.add(c - old)
+			changed = true
 		}
 	}
+	return changed
 }
 
 // Clone returns a copy sharing nothing with g.

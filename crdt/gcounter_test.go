@@ -402,7 +402,8 @@ func TestGCounterUnmarshalAcceptsLargeCounts(t *testing.T) {
 // TestGCounterLaws runs random histories on several replicas, with random
 // merges between them, and checks the merge laws, every delta, the
 // encoding, delivery of the deltas in any order with duplicates, and the
-// value against a model that just adds.
+// value against a model that just adds; every merge checks MergeChanged's
+// report, as do merges of random pairs of states and deltas at the end.
 func TestGCounterLaws(t *testing.T) {
 	rng := newRand(t)
 	replicas := []ReplicaID{"a", "b", "c", "d"}
@@ -416,7 +417,7 @@ func TestGCounterLaws(t *testing.T) {
 		for range rng.IntN(30) {
 			i := rng.IntN(len(replicas))
 			if rng.IntN(4) == 0 {
-				states[i].Merge(states[rng.IntN(len(replicas))])
+				mergeChecked(t, states[i], states[rng.IntN(len(replicas))])
 				continue
 			}
 			n := uint64(rng.IntN(5))
@@ -443,6 +444,7 @@ func TestGCounterLaws(t *testing.T) {
 			t.Fatalf("round %d: merged value %d, model %d (%v)", round, all.Value(), model, all)
 		}
 		checkDeltaDelivery(t, rng, deltas, all, NewGCounter)
+		checkMergeChanged(t, rng, append(states, deltas...), NewGCounter)
 	}
 }
 

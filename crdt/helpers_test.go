@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 )
 
@@ -122,5 +123,42 @@ func checkRoundTrip[T interface {
 	}
 	if !bytes.Equal(b, b2) {
 		t.Fatalf("encoding not deterministic:\n% x\n% x", b, b2)
+	}
+}
+
+// changeReporting is a CRDT whose merge reports novelty.
+type changeReporting[T any] interface {
+	CRDT[T]
+	ChangeReporter[T]
+}
+
+// mergeChecked merges y into x with MergeChanged and checks the law of
+// ChangeReporter: the report is true exactly when x is no longer Equal to
+// a clone taken before.
+func mergeChecked[T changeReporting[T]](t testing.TB, x, y T) {
+	t.Helper()
+	before := x.Clone()
+	got := x.MergeChanged(y)
+	if want := !before.Equal(x); got != want {
+		t.Fatalf("MergeChanged reported %v, state changed: %v\n x = %v\n y = %v\n x ⊔ y = %v", got, want, before, y, x)
+	}
+}
+
+// checkMergeChanged checks MergeChanged's report on random pairs of the
+// given states (replica states and deltas) and the empty state: merging
+// one into the other, then the same again (already merged, so no change),
+// the result into itself, and the empty state into it.
+func checkMergeChanged[T changeReporting[T]](t testing.TB, rng *rand.Rand, states []T, fresh func() T) {
+	t.Helper()
+	all := append(slices.Clone(states), fresh())
+	for range 3 * len(all) {
+		x, y := all[rng.IntN(len(all))].Clone(), all[rng.IntN(len(all))]
+		mergeChecked(t, x, y)
+		if x.MergeChanged(y) {
+			t.Fatalf("merging the same value twice reported a change the second time:\n x ⊔ y = %v\n y = %v", x, y)
+		}
+		mergeChecked(t, x, x)
+		mergeChecked(t, x, fresh())
+		mergeChecked(t, fresh(), x)
 	}
 }

@@ -69,7 +69,10 @@ type LWWMap[K comparable, V any] struct {
 	live int
 }
 
-var _ CRDT[*LWWMap[string, int]] = (*LWWMap[string, int])(nil)
+var (
+	_ CRDT[*LWWMap[string, int]]           = (*LWWMap[string, int])(nil)
+	_ ChangeReporter[*LWWMap[string, int]] = (*LWWMap[string, int])(nil)
+)
 
 // lwwEntry is one key's winning write.
 type lwwEntry[V any] struct {
@@ -233,25 +236,33 @@ func (m *LWWMap[K, V]) All() iter.Seq2[K, V] {
 // Merge joins other into m: for every key, the entry with the later stamp
 // wins. It does not change other and keeps none of its structure; values
 // are shared as the type's documentation describes. A nil other is empty.
-func (m *LWWMap[K, V]) Merge(other *LWWMap[K, V]) {
+func (m *LWWMap[K, V]) Merge(other *LWWMap[K, V]) { m.MergeChanged(other) }
+
+// MergeChanged is Merge, and reports whether an entry of other won over
+// m's (a key m did not have, or a later stamp).
+func (m *LWWMap[K, V]) MergeChanged(other *LWWMap[K, V]) (changed bool) {
 	if other == nil || other == m {
-		return
+		return false
 	}
 	if len(m.entries) < len(other.entries)/2 {
 		// Much smaller receiver (a fresh replica taking a full state):
 		// copying other's table wholesale and merging m's few entries
 		// into the copy is cheaper than growing m entry by entry. The join
-		// is symmetric, so the result is the same.
+		// is symmetric, so the result is the same. It changes m: other
+		// has keys m lacks, since it has more.
 		mine := m.entries
 		m.entries, m.live = maps.Clone(other.entries), other.live
 		for k, e := range mine {
 			m.put(k, e)
 		}
-		return
+		return true
 	}
 	for k, e := range other.entries {
-		m.put(k, e)
+		if m.put(k, e) {
+			changed = true
+		}
 	}
+	return changed
 }
 
 // Clone returns a copy of m that shares no structure with it (values are

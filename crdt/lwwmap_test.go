@@ -606,10 +606,10 @@ type lwwStruct struct {
 // random stamps drawn from a small space (so timestamps, and whole stamps,
 // collide often, including one replica ID writing different values at one
 // stamp, as a buggy replica would), interleaved with random merges. Every
-// mutation is checked against its delta.
-func lwwRandomHistory[V any](t *testing.T, rng *rand.Rand, gen lwwValueGen[V]) [3]*LWWMap[string, V] {
+// mutation is checked against its delta, every merge against MergeChanged's
+// report. It returns the replicas and the deltas.
+func lwwRandomHistory[V any](t *testing.T, rng *rand.Rand, gen lwwValueGen[V]) (reps [3]*LWWMap[string, V], deltas []*LWWMap[string, V]) {
 	t.Helper()
-	var reps [3]*LWWMap[string, V]
 	for i := range reps {
 		reps[i] = NewLWWMap[string, V]()
 	}
@@ -619,27 +619,30 @@ func lwwRandomHistory[V any](t *testing.T, rng *rand.Rand, gen lwwValueGen[V]) [
 		m := reps[i]
 		switch rng.IntN(6) {
 		case 0: // merge another replica's state
-			m.Merge(reps[rng.IntN(3)])
+			mergeChecked(t, m, reps[rng.IntN(3)])
 			continue
 		case 1:
 			before := m.Clone()
 			d := m.Delete(ids[rng.IntN(3)], HLC{Wall: rng.Int64N(6), Logical: uint32(rng.IntN(2))}, fmt.Sprintf("k%d", rng.IntN(5)))
 			checkDelta(t, before, m, d)
+			deltas = append(deltas, d)
 		default:
 			before := m.Clone()
 			d := m.Set(ids[rng.IntN(3)], HLC{Wall: rng.Int64N(6), Logical: uint32(rng.IntN(2))}, fmt.Sprintf("k%d", rng.IntN(5)), gen(rng))
 			checkDelta(t, before, m, d)
+			deltas = append(deltas, d)
 		}
 	}
-	return reps
+	return reps, deltas
 }
 
 func lwwLaws[V any](t *testing.T, gen lwwValueGen[V]) {
 	rng := newRand(t)
 	fresh := func() *LWWMap[string, V] { return NewLWWMap[string, V]() }
 	for range lawRounds {
-		reps := lwwRandomHistory(t, rng, gen)
+		reps, deltas := lwwRandomHistory(t, rng, gen)
 		checkMergeLaws(t, reps[0], reps[1], reps[2])
+		checkMergeChanged(t, rng, append(reps[:], deltas...), fresh)
 		for _, m := range reps {
 			checkRoundTrip(t, m, fresh)
 			if live := len(liveEntries(m)); live != m.Len() {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"runtime"
 	"slices"
 	"strings"
@@ -572,21 +573,50 @@ var orsetUniverse = []string{"a", "b", "c", "d"}
 // and at the end the merge laws, encoding round trips and convergence.
 //
 // With more replicas than maxProbeScan, contexts are probed through their
-// maps instead of a scanned copy; both paths run.
+// maps instead of a scanned copy; both paths run. Every merge checks
+// MergeChanged's report. With scoped set, Merge tries to skip its pass
+// over the receiver for every set, not only large ones, and each delta
+// merge is compared with the full pass.
 func TestORSetRandomized(t *testing.T) {
 	tests := []struct {
 		name     string
 		replicas int
 		rounds   int
 		maxSteps int
+		scoped   bool
 	}{
 		{name: "3 replicas", replicas: 3, rounds: lawRounds, maxSteps: 30},
 		{name: "more replicas than the probe scans", replicas: maxProbeScan + 3, rounds: lawRounds / 4, maxSteps: 80},
+		{name: "scoped delta merges", replicas: 3, rounds: lawRounds, maxSteps: 30, scoped: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			if tc.scoped {
+				old := minScopedLen
+				minScopedLen = 0
+				t.Cleanup(func() { minScopedLen = old })
+			}
 			orsetRandomized(t, tc.replicas, tc.rounds, tc.maxSteps)
 		})
+	}
+}
+
+// orsetMergeBothWays merges y into x, and checks that the result and the
+// report are those of a merge that makes the full pass over x.
+func orsetMergeBothWays(t *testing.T, x, y *ORSet[string]) {
+	t.Helper()
+	full := x.Clone()
+	old := minScopedLen
+	minScopedLen = math.MaxInt
+	fullChanged := full.MergeChanged(y)
+	minScopedLen = old
+	before := x.Clone()
+	mergeChecked(t, x, y)
+	if !x.Equal(full) {
+		t.Fatalf("merge differs from the full pass:\n x = %v\n y = %v\n x ⊔ y = %v\n full pass = %v", before, y, x, full)
+	}
+	if changed := !before.Equal(x); changed != fullChanged {
+		t.Fatalf("full pass reported %v, state changed: %v", fullChanged, changed)
 	}
 }
 
@@ -617,11 +647,11 @@ func orsetRandomized(t *testing.T, nReplicas, rounds, maxSteps int) {
 				// Deliver a random earlier delta: dropped, duplicated and
 				// reordered delivery all happen.
 				x := deltas[rng.IntN(len(deltas))]
-				r.s.Merge(x.d)
+				orsetMergeBothWays(t, r.s, x.d)
 				r.seen[x.event] = true
 			default:
 				src := reps[rng.IntN(len(reps))]
-				r.s.Merge(src.s)
+				orsetMergeBothWays(t, r.s, src.s)
 				maps.Copy(r.seen, src.seen)
 			}
 			checkORSetInvariants(t, r.s)
@@ -639,6 +669,14 @@ func orsetRandomized(t *testing.T, nReplicas, rounds, maxSteps int) {
 		for _, x := range deltas {
 			checkRoundTrip(t, x.d, NewORSet[string])
 		}
+		states := []*ORSet[string]{}
+		for _, r := range reps {
+			states = append(states, r.s)
+		}
+		for _, x := range deltas {
+			states = append(states, x.d)
+		}
+		checkMergeChanged(t, rng, states, NewORSet[string])
 		// One anti-entropy round: everyone merges everyone; all converge.
 		for _, r := range reps {
 			for _, src := range reps {

@@ -27,7 +27,10 @@ type PNCounter struct {
 	p, n GCounter
 }
 
-var _ CRDT[*PNCounter] = (*PNCounter)(nil)
+var (
+	_ CRDT[*PNCounter]           = (*PNCounter)(nil)
+	_ ChangeReporter[*PNCounter] = (*PNCounter)(nil)
+)
 
 // NewPNCounter returns a counter at 0.
 func NewPNCounter() *PNCounter { return &PNCounter{} }
@@ -111,9 +114,14 @@ func pnValue(p, n sum128) (neg bool, mag sum128) {
 
 // Merge merges increments and decrements separately. other is not
 // modified.
-func (c *PNCounter) Merge(other *PNCounter) {
-	c.p.Merge(&other.p)
-	c.n.Merge(&other.n)
+func (c *PNCounter) Merge(other *PNCounter) { c.MergeChanged(other) }
+
+// MergeChanged is Merge, and reports whether an increment or a decrement
+// count rose.
+func (c *PNCounter) MergeChanged(other *PNCounter) (changed bool) {
+	p := c.p.MergeChanged(&other.p)
+	n := c.n.MergeChanged(&other.n)
+	return p || n
 }
 
 // Clone returns a copy sharing nothing with c.

@@ -359,7 +359,7 @@ func TestPNCounterLaws(t *testing.T) {
 		for range rng.IntN(30) {
 			i := rng.IntN(len(replicas))
 			if rng.IntN(4) == 0 {
-				states[i].Merge(states[rng.IntN(len(replicas))])
+				mergeChecked(t, states[i], states[rng.IntN(len(replicas))])
 				continue
 			}
 			n := uint64(rng.IntN(5))
@@ -394,6 +394,7 @@ func TestPNCounterLaws(t *testing.T) {
 			t.Fatalf("round %d: merged value %d, model %d (%v)", round, all.Value(), model, all)
 		}
 		checkDeltaDelivery(t, rng, deltas, all, NewPNCounter)
+		checkMergeChanged(t, rng, append(states, deltas...), NewPNCounter)
 	}
 }
 

@@ -40,10 +40,20 @@ func (v *VersionVector) Advance(r ReplicaID, c uint64) {
 }
 
 // Merge raises every counter to the maximum of both vectors.
-func (v *VersionVector) Merge(other *VersionVector) {
+func (v *VersionVector) Merge(other *VersionVector) { v.MergeChanged(other) }
+
+// MergeChanged is Merge, and reports whether a counter rose.
+func (v *VersionVector) MergeChanged(other *VersionVector) (changed bool) {
 	for r, c := range other.m {
-		v.Advance(r, c)
+		if c > v.m[r] {
+			if v.m == nil {
+				v.m = make(map[ReplicaID]uint64, len(other.m))
+			}
+			v.m[r] = c
+			changed = true
+		}
 	}
+	return changed
 }
 
 // Clone returns a copy sharing nothing with v.
