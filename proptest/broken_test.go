@@ -130,6 +130,30 @@ func (c *adoptingCounter) Merge(o *adoptingCounter) {
 func (c *adoptingCounter) Clone() *adoptingCounter       { return &adoptingCounter{*c.counter.Clone()} }
 func (c *adoptingCounter) Equal(o *adoptingCounter) bool { return c.counter.Equal(&o.counter) }
 
+// silentCounter's MergeChanged merges but always reports no change: a node
+// would never forward what it learned.
+type silentCounter struct{ counter }
+
+func (c *silentCounter) Merge(o *silentCounter) { c.counter.Merge(&o.counter) }
+func (c *silentCounter) MergeChanged(o *silentCounter) bool {
+	c.counter.Merge(&o.counter)
+	return false
+}
+func (c *silentCounter) Clone() *silentCounter       { return &silentCounter{*c.counter.Clone()} }
+func (c *silentCounter) Equal(o *silentCounter) bool { return c.counter.Equal(&o.counter) }
+
+// noisyCounter's MergeChanged reports a change whenever the argument has an
+// entry, even one the receiver already has: deltas would circulate forever.
+type noisyCounter struct{ counter }
+
+func (c *noisyCounter) Merge(o *noisyCounter) { c.counter.Merge(&o.counter) }
+func (c *noisyCounter) MergeChanged(o *noisyCounter) bool {
+	c.counter.Merge(&o.counter)
+	return len(o.m) > 0
+}
+func (c *noisyCounter) Clone() *noisyCounter       { return &noisyCounter{*c.counter.Clone()} }
+func (c *noisyCounter) Equal(o *noisyCounter) bool { return c.counter.Equal(&o.counter) }
+
 // counterOps gives a counter-shaped type the reference counter's operation.
 func counterOps[T any](wrap func(counter) T, inner func(T) *counter) []proptest.Op[T] {
 	return []proptest.Op[T]{
@@ -364,6 +388,24 @@ func TestKitCatchesBrokenTypes(t *testing.T) {
 					func(c *adoptingCounter) *counter { return &c.counter }))
 			},
 			want: []proptest.Law{proptest.LawMergeArgument},
+		},
+		{
+			name: "MergeChanged never reporting a change",
+			check: func(t proptest.TB) {
+				proptest.Check(t, counterWith("silentCounter",
+					func(c counter) *silentCounter { return &silentCounter{c} },
+					func(c *silentCounter) *counter { return &c.counter }))
+			},
+			want: []proptest.Law{proptest.LawReportsChange},
+		},
+		{
+			name: "MergeChanged reporting a change it did not make",
+			check: func(t proptest.TB) {
+				proptest.Check(t, counterWith("noisyCounter",
+					func(c counter) *noisyCounter { return &noisyCounter{c} },
+					func(c *noisyCounter) *counter { return &c.counter }))
+			},
+			want: []proptest.Law{proptest.LawReportsChange},
 		},
 		{
 			name:  "encoder iterating a Go map",

@@ -27,7 +27,8 @@ type TB interface {
 // *testing.T it runs each law as a subtest named after the law, so one law
 // runs alone with -run 'TestName/law-name'. Laws that do not apply (the
 // encoding laws for a type without MarshalBinary, the model law without a
-// model) are skipped.
+// model, the change-report law for a type without MergeChanged) are
+// skipped.
 //
 // Check reads the -proptest.seed, -proptest.cases and -proptest.long flags
 // and the CONVERGE_PROPTEST_SEED, CONVERGE_PROPTEST_CASES and
@@ -127,6 +128,10 @@ func skipReason[T crdt.CRDT[T]](spec *Spec[T], law Law) string {
 	case LawEncodingDeterministic:
 		if !c.canEncode() {
 			return "T does not implement encoding.BinaryMarshaler"
+		}
+	case LawReportsChange:
+		if !c.canReportChange() {
+			return "T does not implement crdt.ChangeReporter[T]"
 		}
 	case LawModel:
 		if spec.Model == nil {

@@ -30,6 +30,8 @@ func lawFor[T crdt.CRDT[T]](law Law) lawFunc[T] {
 		return (*checker[T]).commutative
 	case LawAssociative:
 		return (*checker[T]).associative
+	case LawReportsChange:
+		return (*checker[T]).reportsChange
 	case LawInflation:
 		return (*checker[T]).inflation
 	case LawDelta:

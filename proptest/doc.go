@@ -65,6 +65,11 @@
 //     on it);
 //   - merge-idempotent, merge-commutative, merge-associative: Merge is a
 //     join, for replica states and deltas, with the empty state as identity;
+//   - merge-reports-change, where T implements crdt.ChangeReporter[T]:
+//     x.MergeChanged(y) is x.Merge(y) and returns true exactly when x
+//     changed (x before ≠ x ⊔ y), for every pair of replica states, deltas
+//     and the empty state, a state merged with itself, and a pair merged a
+//     second time;
 //   - mutation-inflates: x ⊑ m(x), and a rejected operation changes nothing;
 //   - delta-matches-mutation: x ⊔ d = m(x), and y ⊔ d ⊔ x = y ⊔ m(x) for
 //     every other replica y;

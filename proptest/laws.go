@@ -28,6 +28,14 @@ const (
 	LawCommutative Law = "merge-commutative"
 	// LawAssociative: (x ⊔ y) ⊔ z = x ⊔ (y ⊔ z). Batching must not matter.
 	LawAssociative Law = "merge-associative"
+	// LawReportsChange: where T implements crdt.ChangeReporter[T],
+	// x.MergeChanged(y) is x.Merge(y) and reports whether it changed x:
+	// true exactly when x before the merge is not Equal to x ⊔ y. Checked
+	// for every pair of states of a history (replicas, deltas, the empty
+	// state), a state with itself, and a pair merged a second time, which
+	// must report false. A replica forwards a delta only if merging it
+	// reported a change.
+	LawReportsChange Law = "merge-reports-change"
 	// LawInflation: every accepted operation inflates its replica,
 	// x ⊑ m(x), that is m(x) ⊔ x = m(x); and a rejected operation (Apply
 	// returned an error) leaves it unchanged.
@@ -80,7 +88,7 @@ const (
 func Laws() []Law {
 	return []Law{
 		LawReplay, LawEqual, LawIdempotent, LawCommutative, LawAssociative,
-		LawInflation, LawDelta, LawConvergence,
+		LawReportsChange, LawInflation, LawDelta, LawConvergence,
 		LawMergeArgument, LawClone, LawDeltaIndependent,
 		LawEncodingRoundTrip, LawEncodingDeterministic, LawModel,
 	}

@@ -32,10 +32,18 @@ func (c *counter) value() (v uint64) {
 	return v
 }
 
-func (c *counter) Merge(o *counter) {
+func (c *counter) Merge(o *counter) { c.MergeChanged(o) }
+
+// MergeChanged makes counter a crdt.ChangeReporter, so that the reference
+// types exercise the change-report law too.
+func (c *counter) MergeChanged(o *counter) (changed bool) {
 	for r, n := range o.m {
-		c.m[r] = max(c.m[r], n)
+		if n > c.m[r] {
+			c.m[r] = n
+			changed = true
+		}
 	}
+	return changed
 }
 
 func (c *counter) Clone() *counter { return &counter{m: maps.Clone(c.m)} }
