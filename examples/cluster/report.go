@@ -28,8 +28,13 @@ func printIdle(w io.Writer, res *result) {
 	if res.idleAERounds > 0 {
 		per = float64(res.idleAEBytes) / float64(res.idleAERounds)
 	}
-	fmt.Fprintf(w, "idle: broadcast queues empty %d ms after convergence; then %d anti-entropy rounds, %.0f bytes per round, %d delta bytes sent, %d state changes\n",
-		res.drain.Milliseconds(), res.idleAERounds, per, res.idleDelta, res.idleMerged)
+	if res.drained {
+		fmt.Fprintf(w, "idle: broadcast queues empty %d ms after convergence; then", res.drain.Milliseconds())
+	} else {
+		fmt.Fprintf(w, "idle: broadcast queues NOT empty %v after convergence; then", drainWait)
+	}
+	fmt.Fprintf(w, " %d anti-entropy rounds, %.0f bytes per round, %d delta bytes sent, %d state changes\n",
+		res.idleAERounds, per, res.idleDelta, res.idleMerged)
 }
 
 // describeDiff says, per object, which nodes agree with which.
@@ -86,6 +91,8 @@ func runMeasure(ctx context.Context, o *options, logger *slog.Logger, stdout, st
 	fmt.Fprintf(stdout, "measuring: %d runs of %d nodes, %.0f%% packet loss, %v of updates at %.0f/s per node\n",
 		o.runs, o.nodes, 100*o.loss, o.duration, o.rate)
 	var lags, drains []time.Duration
+	var undrained int
+	var idleMerged uint64
 	var updates int
 	var busy, aeRounds, aeBytes, idleDelta uint64
 	failed := 0
@@ -101,11 +108,15 @@ func runMeasure(ctx context.Context, o *options, logger *slog.Logger, stdout, st
 			continue
 		}
 		lags = append(lags, res.lag)
-		if res.idleMeasured {
+		switch {
+		case res.drained:
 			drains = append(drains, res.drain)
-		} else {
-			fmt.Fprintf(stdout, "run %2d: broadcast queues did not drain within %v\n", i+1, drainWait)
+		case res.idleMeasured:
+			undrained++
+			fmt.Fprintf(stdout, "run %2d: broadcast queues not empty %v after convergence; then %d delta bytes sent in %v, %d state changes\n",
+				i+1, drainWait, res.idleDelta, o.idle, res.idleMerged)
 		}
+		idleMerged += res.idleMerged
 		updates += res.updates
 		busy += res.busyBytes
 		aeRounds += res.idleAERounds
@@ -127,11 +138,16 @@ func runMeasure(ctx context.Context, o *options, logger *slog.Logger, stdout, st
 		per = float64(aeBytes) / float64(aeRounds)
 	}
 	fmt.Fprintf(stdout, "anti-entropy when equal: %.0f bytes per round (%d rounds), %d delta bytes sent while idle\n", per, aeRounds, idleDelta)
+	fmt.Fprintf(stdout, "broadcast queues empty after convergence:")
 	if len(drains) > 0 {
 		slices.Sort(drains)
-		fmt.Fprintf(stdout, "broadcast queues empty after convergence: p50 %d ms, worst %d ms\n",
-			percentile(drains, 0.5).Milliseconds(), drains[len(drains)-1].Milliseconds())
+		fmt.Fprintf(stdout, " p50 %d ms, worst %d ms (%d runs)",
+			percentile(drains, 0.5).Milliseconds(), drains[len(drains)-1].Milliseconds(), len(drains))
 	}
+	if undrained > 0 {
+		fmt.Fprintf(stdout, " not within %v in %d runs", drainWait, undrained)
+	}
+	fmt.Fprintf(stdout, "\nstate changes while idle (must be 0): %d\n", idleMerged)
 	if failed > 0 {
 		fmt.Fprintf(stdout, "%d of %d runs did not converge\n", failed, o.runs)
 		return 1
