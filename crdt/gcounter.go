@@ -145,43 +145,18 @@ func (g *GCounter) UnmarshalBinary(b []byte) error {
 // (not just up to MaxCounter). The 128-bit sum cannot overflow: it would
 // take 2^64 entries.
 func decodeGCounterBody(r *wire.Reader, what string) (*GCounter, error) {
-	start := r.Offset()
-	n, err := r.ArrayLen(what, 1)
+	g := &GCounter{}
+	counts, err := decodeFlatCounts(r, what, "count", func(id ReplicaID, c uint64) error {
+		if c == 0 {
+			return fmt.Errorf("%w: %s entry %q has count 0", ErrInvalid, what, id)
+		}
+		g.sum = g.sum.add(c)
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	if n%2 != 0 {
-		return nil, fmt.Errorf("%w: %s has odd length %d at offset %d", ErrMalformed, what, n, start)
-	}
-	g := &GCounter{}
-	var prev ReplicaID
-	for i := 0; i < n/2; i++ {
-		id, err := readReplicaID(r)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", what, err)
-		}
-		if i > 0 && id <= prev {
-			if id == prev {
-				return nil, fmt.Errorf("%w: %s lists replica %q twice", ErrDuplicate, what, id)
-			}
-			return nil, fmt.Errorf("%w: %s replicas out of order (%q after %q)", ErrMalformed, what, id, prev)
-		}
-		c, err := r.Uint("count")
-		if err != nil {
-			return nil, err
-		}
-		if c == 0 {
-			return nil, fmt.Errorf("%w: %s entry %q has count 0", ErrInvalid, what, id)
-		}
-		g.sum = g.sum.add(c)
-		if g.counts.m == nil {
-			// An entry takes at least 3 bytes (fixstr header, one byte of
-			// ID, positive fixint), which bounds the size hint.
-			g.counts.m = make(map[ReplicaID]uint64, min(n/2, r.Remaining()/3+1))
-		}
-		g.counts.m[id] = c
-		prev = id
-	}
+	g.counts = counts
 	return g, nil
 }
 

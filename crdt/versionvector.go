@@ -104,41 +104,61 @@ func (v *VersionVector) encode(w *wire.Writer) {
 	}
 }
 
-// decodeVersionVector reads what encode wrote. Replicas must be strictly
-// increasing, so the encoding of a state is unique.
+// decodeVersionVector reads what encode wrote: replicas strictly
+// increasing, so the encoding of a state is unique, and every counter an
+// event counter (1 to MaxCounter).
 func decodeVersionVector(r *wire.Reader, what string) (*VersionVector, error) {
-	n, err := r.ArrayLen(what, 1)
+	v, err := decodeFlatCounts(r, what, "counter", func(id ReplicaID, c uint64) error {
+		if c == 0 || c > MaxCounter {
+			return checkCounter(fmt.Sprintf("%s entry %q", what, id), c)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
+	return &v, nil
+}
+
+// decodeFlatCounts reads the flat array r1, c1, r2, c2, … that encode
+// writes, for every type that stores one count per replica (vectors and
+// counters). Replicas must be strictly increasing, so the encoding of a
+// state is unique; check vets each count (name is its name in errors) and
+// may refuse it.
+func decodeFlatCounts(r *wire.Reader, what, name string, check func(id ReplicaID, c uint64) error) (VersionVector, error) {
+	start := r.Offset()
+	n, err := r.ArrayLen(what, 1)
+	if err != nil {
+		return VersionVector{}, err
+	}
 	if n%2 != 0 {
-		return nil, fmt.Errorf("%w: %s has odd length %d", ErrMalformed, what, n)
+		return VersionVector{}, fmt.Errorf("%w: %s has odd length %d at offset %d", ErrMalformed, what, n, start)
 	}
-	v := &VersionVector{}
-	if n > 0 {
-		// An entry takes at least 3 bytes (fixstr header, one byte of ID,
-		// a fixint), so a hostile header cannot size the map past what a
-		// valid input of the same length would need.
-		v.m = make(map[ReplicaID]uint64, min(n/2, r.Remaining()/3))
-	}
+	var v VersionVector
 	var prev ReplicaID
 	for i := 0; i < n/2; i++ {
 		id, err := readReplicaID(r)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", what, err)
+			return VersionVector{}, fmt.Errorf("%s: %w", what, err)
 		}
 		if i > 0 && id <= prev {
 			if id == prev {
-				return nil, fmt.Errorf("%w: %s lists replica %q twice", ErrDuplicate, what, id)
+				return VersionVector{}, fmt.Errorf("%w: %s lists replica %q twice", ErrDuplicate, what, id)
 			}
-			return nil, fmt.Errorf("%w: %s replicas out of order (%q after %q)", ErrMalformed, what, id, prev)
+			return VersionVector{}, fmt.Errorf("%w: %s replicas out of order (%q after %q)", ErrMalformed, what, id, prev)
 		}
-		c, err := r.Uint("counter")
+		c, err := r.Uint(name)
 		if err != nil {
-			return nil, err
+			return VersionVector{}, err
 		}
-		if err := checkCounter(fmt.Sprintf("%s entry %q", what, id), c); err != nil {
-			return nil, err
+		if err := check(id, c); err != nil {
+			return VersionVector{}, err
+		}
+		if v.m == nil {
+			// An entry takes at least 3 bytes (fixstr header, one byte of
+			// ID, a fixint), so a hostile header cannot size the map past
+			// what a valid input of the same length would need.
+			v.m = make(map[ReplicaID]uint64, min(n/2, r.Remaining()/3+1))
 		}
 		v.m[id] = c
 		prev = id
