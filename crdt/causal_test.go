@@ -1,7 +1,6 @@
 package crdt
 
 import (
-	"errors"
 	"maps"
 	"slices"
 	"testing"
@@ -133,27 +132,6 @@ func decodeVVBytes(b []byte) (*VersionVector, error) {
 	return v, r.Done()
 }
 
-// flat writes a flat array of replica IDs (strings) and counters (ints).
-func flat(kv ...any) []byte {
-	w := wire.NewWriter()
-	flatTo(w, kv...)
-	return w.Bytes()
-}
-
-func flatTo(w *wire.Writer, kv ...any) {
-	w.Array(len(kv))
-	for _, x := range kv {
-		switch x := x.(type) {
-		case string:
-			w.String(x)
-		case int:
-			w.Int(int64(x))
-		case uint64:
-			w.Uint(x)
-		}
-	}
-}
-
 func TestVersionVectorEncodeDecode(t *testing.T) {
 	v := vvOf(map[ReplicaID]uint64{"b": 300, "a": 1, "c": MaxCounter})
 	b := encodeVV(v)
@@ -171,30 +149,18 @@ func TestVersionVectorEncodeDecode(t *testing.T) {
 }
 
 func TestVersionVectorDecodeRejects(t *testing.T) {
-	tests := []struct {
-		name    string
-		in      []byte
-		wantErr error
-	}{
-		{name: "out of order", in: flat("b", 1, "a", 1), wantErr: ErrMalformed},
-		{name: "duplicate", in: flat("a", 1, "a", 2), wantErr: ErrDuplicate},
-		{name: "zero counter", in: flat("a", 0), wantErr: ErrInvalid},
-		{name: "counter past MaxCounter", in: flat("a", uint64(MaxCounter+1)), wantErr: ErrInvalid},
-		{name: "odd length", in: flat("a", 1, "b"), wantErr: ErrMalformed},
-		{name: "empty replica", in: flat("", 1), wantErr: ErrInvalid},
-		{name: "negative counter", in: flat("a", -1), wantErr: ErrMalformed},
-		{name: "length past input", in: []byte{0xdd, 0xff, 0xff, 0xff, 0xff}, wantErr: ErrTooLarge},
-		{name: "truncated", in: flat("a", 1)[:3], wantErr: ErrTruncated},
-		{name: "not an array", in: []byte{0x80}, wantErr: ErrMalformed},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			v, err := decodeVVBytes(tc.in)
-			if !errors.Is(err, tc.wantErr) {
-				t.Fatalf("decode(% x) = %v, error %v, want %v", tc.in, v, err, tc.wantErr)
-			}
-		})
-	}
+	checkBadInputs(t, []badInput{
+		{name: "out of order", in: flat("b", 1, "a", 1), want: ErrMalformed},
+		{name: "duplicate", in: flat("a", 1, "a", 2), want: ErrDuplicate},
+		{name: "zero counter", in: flat("a", 0), want: ErrInvalid},
+		{name: "counter past MaxCounter", in: flat("a", uint64(MaxCounter+1)), want: ErrInvalid},
+		{name: "odd length", in: flat("a", 1, "b"), want: ErrMalformed},
+		{name: "empty replica", in: flat("", 1), want: ErrInvalid},
+		{name: "negative counter", in: flat("a", -1), want: ErrMalformed},
+		{name: "length past input", in: []byte{0xdd, 0xff, 0xff, 0xff, 0xff}, want: ErrTooLarge},
+		{name: "truncated", in: flat("a", 1)[:3], want: ErrTruncated},
+		{name: "not an array", in: []byte{0x80}, want: ErrMalformed},
+	}, func(_ *testing.T, in []byte) (any, error) { return decodeVVBytes(in) })
 }
 
 // ccOf builds a context by adding the dots in order.
@@ -378,45 +344,30 @@ func ccBytes(vv, cloud []any) []byte {
 	return w.Bytes()
 }
 
-func ccBadInputs() []struct {
-	name    string
-	in      []byte
-	wantErr error
-} {
-	return []struct {
-		name    string
-		in      []byte
-		wantErr error
-	}{
-		{name: "empty", in: nil, wantErr: ErrTruncated},
-		{name: "one field", in: []byte{0x91, 0x90}, wantErr: ErrMalformed},
-		{name: "cloud out of order", in: ccBytes(nil, []any{"x", 5, "x", 3}), wantErr: ErrMalformed},
-		{name: "cloud replicas out of order", in: ccBytes(nil, []any{"y", 5, "x", 3}), wantErr: ErrMalformed},
-		{name: "duplicate cloud dot", in: ccBytes(nil, []any{"x", 3, "x", 3}), wantErr: ErrDuplicate},
-		{name: "zero cloud counter", in: ccBytes(nil, []any{"x", 0}), wantErr: ErrInvalid},
-		{name: "cloud counter past MaxCounter", in: ccBytes(nil, []any{"x", uint64(MaxCounter + 1)}), wantErr: ErrInvalid},
-		{name: "cloud dot the vector covers", in: ccBytes([]any{"x", 4}, []any{"x", 2}), wantErr: ErrInvalid},
-		{name: "cloud dot the vector could absorb", in: ccBytes([]any{"x", 4}, []any{"x", 5}), wantErr: ErrInvalid},
-		{name: "cloud dot 1 of an absent replica", in: ccBytes(nil, []any{"x", 1}), wantErr: ErrInvalid},
-		{name: "odd cloud length", in: ccBytes(nil, []any{"x", 3, "y"}), wantErr: ErrMalformed},
-		{name: "odd vector length", in: ccBytes([]any{"x"}, nil), wantErr: ErrMalformed},
-		{name: "vector duplicate", in: ccBytes([]any{"x", 1, "x", 1}, nil), wantErr: ErrDuplicate},
-		{name: "vector zero counter", in: ccBytes([]any{"x", 0}, nil), wantErr: ErrInvalid},
-		{name: "empty replica in cloud", in: ccBytes(nil, []any{"", 3}), wantErr: ErrInvalid},
-		{name: "cloud length past input", in: []byte{0x92, 0x90, 0xdd, 0xff, 0xff, 0xff, 0xff}, wantErr: ErrTooLarge},
-		{name: "trailing", in: append(ccBytes(nil, nil), 0x00), wantErr: ErrTrailing},
+func ccBadInputs() []badInput {
+	return []badInput{
+		{name: "empty", in: nil, want: ErrTruncated},
+		{name: "one field", in: []byte{0x91, 0x90}, want: ErrMalformed},
+		{name: "cloud out of order", in: ccBytes(nil, []any{"x", 5, "x", 3}), want: ErrMalformed},
+		{name: "cloud replicas out of order", in: ccBytes(nil, []any{"y", 5, "x", 3}), want: ErrMalformed},
+		{name: "duplicate cloud dot", in: ccBytes(nil, []any{"x", 3, "x", 3}), want: ErrDuplicate},
+		{name: "zero cloud counter", in: ccBytes(nil, []any{"x", 0}), want: ErrInvalid},
+		{name: "cloud counter past MaxCounter", in: ccBytes(nil, []any{"x", uint64(MaxCounter + 1)}), want: ErrInvalid},
+		{name: "cloud dot the vector covers", in: ccBytes([]any{"x", 4}, []any{"x", 2}), want: ErrInvalid},
+		{name: "cloud dot the vector could absorb", in: ccBytes([]any{"x", 4}, []any{"x", 5}), want: ErrInvalid},
+		{name: "cloud dot 1 of an absent replica", in: ccBytes(nil, []any{"x", 1}), want: ErrInvalid},
+		{name: "odd cloud length", in: ccBytes(nil, []any{"x", 3, "y"}), want: ErrMalformed},
+		{name: "odd vector length", in: ccBytes([]any{"x"}, nil), want: ErrMalformed},
+		{name: "vector duplicate", in: ccBytes([]any{"x", 1, "x", 1}, nil), want: ErrDuplicate},
+		{name: "vector zero counter", in: ccBytes([]any{"x", 0}, nil), want: ErrInvalid},
+		{name: "empty replica in cloud", in: ccBytes(nil, []any{"", 3}), want: ErrInvalid},
+		{name: "cloud length past input", in: []byte{0x92, 0x90, 0xdd, 0xff, 0xff, 0xff, 0xff}, want: ErrTooLarge},
+		{name: "trailing", in: append(ccBytes(nil, nil), 0x00), want: ErrTrailing},
 	}
 }
 
 func TestCausalContextDecodeRejects(t *testing.T) {
-	for _, tc := range ccBadInputs() {
-		t.Run(tc.name, func(t *testing.T) {
-			c, err := decodeCCBytes(tc.in)
-			if !errors.Is(err, tc.wantErr) {
-				t.Fatalf("decode(% x) = %v, error %v, want %v", tc.in, c, err, tc.wantErr)
-			}
-		})
-	}
+	checkBadInputs(t, ccBadInputs(), func(_ *testing.T, in []byte) (any, error) { return decodeCCBytes(in) })
 }
 
 // TestCausalContextModel checks contexts built from random dots, merged at

@@ -3,6 +3,8 @@ package crdt
 import (
 	"bytes"
 	"testing"
+
+	"github.com/converge-crdt/converge/internal/wire"
 )
 
 // FuzzCausalContextDecode feeds bytes to decodeCausalContext (the decoder
@@ -64,7 +66,7 @@ func FuzzHLCDecode(f *testing.F) {
 		if h.Wall < 0 {
 			t.Fatalf("decoded negative wall %d", h.Wall)
 		}
-		w := hlcWriter()
+		w := wire.NewWriter()
 		h.encode(w)
 		back, err := decodeHLCBytes(w.Bytes())
 		if err != nil || back != h {

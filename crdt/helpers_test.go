@@ -3,12 +3,16 @@ package crdt
 import (
 	"bytes"
 	"encoding"
+	"errors"
 	"flag"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
+
+	"github.com/converge-crdt/converge/internal/wire"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata/")
@@ -160,5 +164,63 @@ func checkMergeChanged[T changeReporting[T]](t testing.TB, rng *rand.Rand, state
 		mergeChecked(t, x, x)
 		mergeChecked(t, x, fresh())
 		mergeChecked(t, fresh(), x)
+	}
+}
+
+// badInput is a malformed encoding, the sentinel error decoding it must
+// give and, where set, a substring of the message that names the problem.
+// Each type's catalogue of them seeds its fuzz test too.
+type badInput struct {
+	name string
+	in   []byte
+	want error
+	msg  string
+}
+
+// checkBadInputs decodes each input, in a subtest named after it, and
+// checks the error. decode returns what it decoded into, for the failure
+// message, and checks anything else a failed decode must ensure (the
+// receiver unchanged).
+func checkBadInputs(t *testing.T, inputs []badInput, decode func(t *testing.T, in []byte) (got any, err error)) {
+	t.Helper()
+	for _, tc := range inputs {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := decode(t, tc.in)
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("decode(% x) = %v, error %v, want %v", tc.in, got, err, tc.want)
+			}
+			if !strings.Contains(err.Error(), tc.msg) {
+				t.Fatalf("error %q does not mention %q", err, tc.msg)
+			}
+		})
+	}
+}
+
+// wireBytes builds an encoding by hand.
+func wireBytes(f func(w *wire.Writer)) []byte {
+	w := wire.NewWriter()
+	f(w)
+	return w.Bytes()
+}
+
+// flat writes a flat array of replica IDs (strings) and counters (ints).
+func flat(kv ...any) []byte {
+	w := wire.NewWriter()
+	flatTo(w, kv...)
+	return w.Bytes()
+}
+
+// flatTo writes the same into w.
+func flatTo(w *wire.Writer, kv ...any) {
+	w.Array(len(kv))
+	for _, x := range kv {
+		switch x := x.(type) {
+		case string:
+			w.String(x)
+		case int:
+			w.Int(int64(x))
+		case uint64:
+			w.Uint(x)
+		}
 	}
 }

@@ -231,14 +231,6 @@ func TestClockRandom(t *testing.T) {
 	}
 }
 
-func hlcWriter() *wire.Writer { return wire.NewWriter() }
-
-func hlcBytes(f func(w *wire.Writer)) []byte {
-	w := wire.NewWriter()
-	f(w)
-	return w.Bytes()
-}
-
 func decodeHLCBytes(b []byte) (HLC, error) {
 	r := wire.NewReader(b)
 	h, err := decodeHLC(r)
@@ -266,37 +258,22 @@ func TestHLCEncodeDecode(t *testing.T) {
 	}
 }
 
-func hlcBadInputs() []struct {
-	name    string
-	in      []byte
-	wantErr error
-} {
-	return []struct {
-		name    string
-		in      []byte
-		wantErr error
-	}{
-		{name: "empty", in: nil, wantErr: ErrTruncated},
-		{name: "not an array", in: []byte{0x05}, wantErr: ErrMalformed},
-		{name: "one field", in: []byte{0x91, 0x05}, wantErr: ErrMalformed},
-		{name: "three fields", in: []byte{0x93, 0x05, 0x01, 0x01}, wantErr: ErrMalformed},
-		{name: "truncated wall", in: []byte{0x92, 0xcf, 0x00, 0x00}, wantErr: ErrTruncated},
-		{name: "negative wall", in: hlcBytes(func(w *wire.Writer) { w.Array(2); w.Int(-1); w.Uint(0) }), wantErr: ErrInvalid},
-		{name: "wall past int64", in: hlcBytes(func(w *wire.Writer) { w.Array(2); w.Uint(math.MaxUint64); w.Uint(0) }), wantErr: ErrMalformed},
-		{name: "logical past uint32", in: hlcBytes(func(w *wire.Writer) { w.Array(2); w.Uint(5); w.Uint(math.MaxUint32 + 1) }), wantErr: ErrInvalid},
-		{name: "negative logical", in: hlcBytes(func(w *wire.Writer) { w.Array(2); w.Uint(5); w.Int(-1) }), wantErr: ErrMalformed},
-		{name: "string wall", in: hlcBytes(func(w *wire.Writer) { w.Array(2); w.String("x"); w.Uint(0) }), wantErr: ErrMalformed},
-		{name: "trailing", in: []byte{0x92, 0x05, 0x01, 0x00}, wantErr: ErrTrailing},
+func hlcBadInputs() []badInput {
+	return []badInput{
+		{name: "empty", in: nil, want: ErrTruncated},
+		{name: "not an array", in: []byte{0x05}, want: ErrMalformed},
+		{name: "one field", in: []byte{0x91, 0x05}, want: ErrMalformed},
+		{name: "three fields", in: []byte{0x93, 0x05, 0x01, 0x01}, want: ErrMalformed},
+		{name: "truncated wall", in: []byte{0x92, 0xcf, 0x00, 0x00}, want: ErrTruncated},
+		{name: "negative wall", in: wireBytes(func(w *wire.Writer) { w.Array(2); w.Int(-1); w.Uint(0) }), want: ErrInvalid},
+		{name: "wall past int64", in: wireBytes(func(w *wire.Writer) { w.Array(2); w.Uint(math.MaxUint64); w.Uint(0) }), want: ErrMalformed},
+		{name: "logical past uint32", in: wireBytes(func(w *wire.Writer) { w.Array(2); w.Uint(5); w.Uint(math.MaxUint32 + 1) }), want: ErrInvalid},
+		{name: "negative logical", in: wireBytes(func(w *wire.Writer) { w.Array(2); w.Uint(5); w.Int(-1) }), want: ErrMalformed},
+		{name: "string wall", in: wireBytes(func(w *wire.Writer) { w.Array(2); w.String("x"); w.Uint(0) }), want: ErrMalformed},
+		{name: "trailing", in: []byte{0x92, 0x05, 0x01, 0x00}, want: ErrTrailing},
 	}
 }
 
 func TestDecodeHLCRejects(t *testing.T) {
-	for _, tc := range hlcBadInputs() {
-		t.Run(tc.name, func(t *testing.T) {
-			h, err := decodeHLCBytes(tc.in)
-			if !errors.Is(err, tc.wantErr) {
-				t.Fatalf("decode(% x) = %v, error %v, want %v", tc.in, h, err, tc.wantErr)
-			}
-		})
-	}
+	checkBadInputs(t, hlcBadInputs(), func(_ *testing.T, in []byte) (any, error) { return decodeHLCBytes(in) })
 }

@@ -35,7 +35,7 @@ func FuzzLWWMapUnmarshal(f *testing.F) {
 		f.Add(b)
 	}
 	for _, tc := range lwwBadInputs() {
-		f.Add(tc.input)
+		f.Add(tc.in)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		fuzzLWWMapDecode(t, b, NewLWWMap[string, string])
