@@ -46,23 +46,9 @@ func (r *Reader) canon(out []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	var elems uint64
-	isMap := false
+	elems, isMap, container, err := r.containerLen(c, what)
 	switch {
-	case c >= 0x80 && c <= 0x8f:
-		elems, isMap = uint64(c&0x0f), true
-	case c >= 0x90 && c <= 0x9f:
-		elems = uint64(c & 0x0f)
-	case c == 0xdc:
-		elems, err = r.lenPrefix(2, what)
-	case c == 0xdd:
-		elems, err = r.lenPrefix(4, what)
-	case c == 0xde:
-		elems, err = r.lenPrefix(2, what)
-		isMap = true
-	case c == 0xdf:
-		elems, err = r.lenPrefix(4, what)
-		isMap = true
+	case container: // read its elements after the switch
 	case c >= 0xd4 && c <= 0xd8: // fixext: type byte and 1, 2, 4, 8 or 16 bytes
 		_, err = r.next(1+1<<(c-0xd4), what)
 		if err != nil {

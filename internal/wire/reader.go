@@ -67,76 +67,64 @@ func (r *Reader) lenPrefix(size int, what string) (uint64, error) {
 	}
 }
 
-// Uint reads a non-negative integer.
+// Uint reads a non-negative integer (any msgpack integer form whose value
+// is not negative).
 func (r *Reader) Uint(what string) (uint64, error) {
 	start := r.off
-	c, err := r.code(what)
+	v, neg, err := r.integer(what, "unsigned integer")
 	if err != nil {
 		return 0, err
 	}
-	switch {
-	case c <= 0x7f:
-		return uint64(c), nil
-	case c == 0xcc:
-		return r.lenPrefix(1, what)
-	case c == 0xcd:
-		return r.lenPrefix(2, what)
-	case c == 0xce:
-		return r.lenPrefix(4, what)
-	case c == 0xcf:
-		return r.lenPrefix(8, what)
-	case c >= 0xd0 && c <= 0xd3:
-		// msgpack may encode a non-negative value in a signed form; accept
-		// it only if it is in fact non-negative.
-		r.off = start
-		v, err := r.Int(what)
-		if err != nil {
-			return 0, err
-		}
-		if v < 0 {
-			return 0, fmt.Errorf("%w: %s is negative (%d) at offset %d", ErrMalformed, what, v, start)
-		}
-		return uint64(v), nil
+	if neg {
+		// msgpack may encode a non-negative value in a signed form, which
+		// is accepted; a negative one is not.
+		return 0, fmt.Errorf("%w: %s is negative (%d) at offset %d", ErrMalformed, what, int64(v), start)
 	}
-	return 0, fmt.Errorf("%w: %s: want unsigned integer, got code 0x%02x at offset %d", ErrMalformed, what, c, start)
+	return v, nil
 }
 
 // Int reads a signed integer (any msgpack integer form that fits int64).
 func (r *Reader) Int(what string) (int64, error) {
 	start := r.off
-	c, err := r.code(what)
+	v, neg, err := r.integer(what, "integer")
 	if err != nil {
 		return 0, err
 	}
+	if !neg && v > math.MaxInt64 {
+		return 0, fmt.Errorf("%w: %s overflows int64 at offset %d", ErrMalformed, what, start)
+	}
+	return int64(v), nil
+}
+
+// integer reads an integer in any msgpack form: fixint, uint8…uint64 or
+// int8…int64. It returns the value's 64 bits and whether it is negative
+// (then v is its two's complement). want names the kind the caller expects,
+// for the error when the next value is not an integer.
+func (r *Reader) integer(what, want string) (v uint64, neg bool, err error) {
+	start := r.off
+	c, err := r.code(what)
+	if err != nil {
+		return 0, false, err
+	}
 	switch {
 	case c <= 0x7f:
-		return int64(c), nil
+		return uint64(c), false, nil
 	case c >= 0xe0:
-		return int64(int8(c)), nil
-	case c == 0xd0:
-		v, err := r.lenPrefix(1, what)
-		return int64(int8(v)), err
-	case c == 0xd1:
-		v, err := r.lenPrefix(2, what)
-		return int64(int16(v)), err
-	case c == 0xd2:
-		v, err := r.lenPrefix(4, what)
-		return int64(int32(v)), err
-	case c == 0xd3:
-		v, err := r.lenPrefix(8, what)
-		return int64(v), err
-	case c >= 0xcc && c <= 0xcf:
-		r.off = start
-		v, err := r.Uint(what)
+		return uint64(int64(int8(c))), true, nil
+	case c >= 0xcc && c <= 0xcf: // uint8, uint16, uint32, uint64
+		v, err := r.lenPrefix(1<<(c-0xcc), what)
+		return v, false, err
+	case c >= 0xd0 && c <= 0xd3: // int8, int16, int32, int64
+		size := 1 << (c - 0xd0)
+		v, err := r.lenPrefix(size, what)
 		if err != nil {
-			return 0, err
+			return 0, false, err
 		}
-		if v > math.MaxInt64 {
-			return 0, fmt.Errorf("%w: %s overflows int64 at offset %d", ErrMalformed, what, start)
-		}
-		return int64(v), nil
+		shift := 64 - 8*size
+		s := int64(v<<shift) >> shift // sign-extend
+		return uint64(s), s < 0, nil
 	}
-	return 0, fmt.Errorf("%w: %s: want integer, got code 0x%02x at offset %d", ErrMalformed, what, c, start)
+	return 0, false, fmt.Errorf("%w: %s: want %s, got code 0x%02x at offset %d", ErrMalformed, what, want, c, start)
 }
 
 // Bool reads a boolean.
@@ -164,15 +152,8 @@ func (r *Reader) ArrayLen(what string, minElem int) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	var n uint64
-	switch {
-	case c >= 0x90 && c <= 0x9f:
-		n = uint64(c & 0x0f)
-	case c == 0xdc:
-		n, err = r.lenPrefix(2, what)
-	case c == 0xdd:
-		n, err = r.lenPrefix(4, what)
-	default:
+	n, isMap, ok, err := r.containerLen(c, what)
+	if !ok || isMap {
 		return 0, fmt.Errorf("%w: %s: want array, got code 0x%02x at offset %d", ErrMalformed, what, c, start)
 	}
 	if err != nil {
@@ -185,6 +166,26 @@ func (r *Reader) ArrayLen(what string, minElem int) (int, error) {
 		return 0, fmt.Errorf("%w: %s claims %d elements at offset %d, only %d bytes left", ErrTooLarge, what, n, start, r.Remaining())
 	}
 	return int(n), nil
+}
+
+// containerLen decodes the header of an array or map whose code c has
+// been read: the number of elements (of entries, for a map), reading the
+// length that follows a 16- or 32-bit header. ok is false, and nothing is
+// read, when c starts neither.
+func (r *Reader) containerLen(c byte, what string) (n uint64, isMap, ok bool, err error) {
+	switch {
+	case c >= 0x80 && c <= 0x8f:
+		return uint64(c & 0x0f), true, true, nil
+	case c >= 0x90 && c <= 0x9f:
+		return uint64(c & 0x0f), false, true, nil
+	case c == 0xdc, c == 0xde: // array16, map16
+		n, err = r.lenPrefix(2, what)
+		return n, c == 0xde, true, err
+	case c == 0xdd, c == 0xdf: // array32, map32
+		n, err = r.lenPrefix(4, what)
+		return n, c == 0xdf, true, err
+	}
+	return 0, false, false, nil
 }
 
 // ExpectArray reads an array header and fails unless it has exactly n

@@ -42,15 +42,31 @@ func (r *Reader) skip(what string, depth int) error {
 	if err != nil {
 		return err
 	}
+	if elems, isMap, ok, err := r.containerLen(c, what); ok {
+		if err != nil {
+			return err
+		}
+		if isMap {
+			elems *= 2 // keys and values
+		}
+		// A container, even an empty one, is one level of nesting.
+		if depth < 1 {
+			return fmt.Errorf("%w: %s at offset %d nests deeper than the limit", ErrTooDeep, what, start)
+		}
+		if elems > uint64(r.Remaining()) {
+			return fmt.Errorf("%w: %s claims %d elements at offset %d, only %d bytes left", ErrTooLarge, what, elems, start, r.Remaining())
+		}
+		for range elems {
+			if err := r.skip(what, depth-1); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	var n uint64 // payload bytes to skip
-	var elems uint64
 	switch {
 	case c <= 0x7f, c >= 0xe0, c == 0xc0, c == 0xc2, c == 0xc3:
 		return nil
-	case c >= 0x80 && c <= 0x8f:
-		elems = 2 * uint64(c&0x0f)
-	case c >= 0x90 && c <= 0x9f:
-		elems = uint64(c & 0x0f)
 	case c >= 0xa0 && c <= 0xbf:
 		n = uint64(c & 0x1f)
 	case c == 0xc4, c == 0xd9:
@@ -67,44 +83,17 @@ func (r *Reader) skip(what string, depth int) error {
 		n = 4
 	case c == 0xcf, c == 0xd3, c == 0xcb:
 		n = 8
-	case c == 0xdc:
-		elems, err = r.lenPrefix(2, what)
-	case c == 0xdd:
-		elems, err = r.lenPrefix(4, what)
-	case c == 0xde:
-		elems, err = r.lenPrefix(2, what)
-		elems *= 2
-	case c == 0xdf:
-		elems, err = r.lenPrefix(4, what)
-		elems *= 2
 	default:
 		return fmt.Errorf("%w: %s: unsupported msgpack code 0x%02x at offset %d", ErrMalformed, what, c, start)
 	}
 	if err != nil {
 		return err
 	}
-	if n > 0 {
-		// Fixed-size payloads and strings past the end both read as
-		// truncated input here.
-		if n > uint64(r.Remaining()) {
-			return fmt.Errorf("%w: %s needs %d bytes at offset %d, %d left", ErrTruncated, what, n, start, r.Remaining())
-		}
-		r.off += int(n)
-		return nil
+	// Fixed-size payloads and strings past the end both read as truncated
+	// input here.
+	if n > uint64(r.Remaining()) {
+		return fmt.Errorf("%w: %s needs %d bytes at offset %d, %d left", ErrTruncated, what, n, start, r.Remaining())
 	}
-	if c >= 0x80 && c <= 0x9f || c >= 0xdc && c <= 0xdf {
-		// A container, even an empty one, is one level of nesting.
-		if depth < 1 {
-			return fmt.Errorf("%w: %s at offset %d nests deeper than the limit", ErrTooDeep, what, start)
-		}
-	}
-	if elems > uint64(r.Remaining()) {
-		return fmt.Errorf("%w: %s claims %d elements at offset %d, only %d bytes left", ErrTooLarge, what, elems, start, r.Remaining())
-	}
-	for i := uint64(0); i < elems; i++ {
-		if err := r.skip(what, depth-1); err != nil {
-			return err
-		}
-	}
+	r.off += int(n)
 	return nil
 }
