@@ -41,7 +41,7 @@ func benchConvergence(b *testing.B, n int, loss float64) {
 	c := &cluster{t: b}
 	var transports []*gossiptest.LossyTransport
 	for i := range n {
-		tr, err := gossiptest.NewLoopbackTransport(loss, uint64(i+1))
+		tr, err := gossiptest.NewLoopbackTransport(0, uint64(i+1))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -64,6 +64,11 @@ func benchConvergence(b *testing.B, n int, loss float64) {
 	}, c.describeMembers)
 	c.nodes[0].publish(b, "warmup", "w")
 	c.waitConverged(30 * time.Second)
+	// Loss starts once the cluster has formed: this measures updates under
+	// loss, not joins under loss (memberlist may still flap members).
+	for _, tr := range transports {
+		tr.SetRate(loss)
+	}
 
 	sent := func() uint64 {
 		var s uint64
