@@ -2,25 +2,12 @@ package crdt
 
 import (
 	"bytes"
-	"errors"
 	"math"
-	"math/rand/v2"
 	"strings"
 	"testing"
 
 	"github.com/converge-crdt/converge/internal/wire"
 )
-
-// counterStep is one step of a counter scenario: replica at increments
-// (op "inc"), decrements (op "dec") or merges from's copy into its own
-// (op "merge"). Each replica holds its own copy of the counter.
-type counterStep struct {
-	op      string
-	at      ReplicaID
-	n       uint64
-	from    ReplicaID
-	wantErr error // for inc and dec
-}
 
 func TestGCounterSemantics(t *testing.T) {
 	const half = math.MaxUint64/2 + 1
@@ -127,46 +114,7 @@ func TestGCounterSemantics(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			copies := map[ReplicaID]*GCounter{}
-			get := func(r ReplicaID) *GCounter {
-				if copies[r] == nil {
-					copies[r] = NewGCounter()
-				}
-				return copies[r]
-			}
-			for i, s := range tc.steps {
-				g := get(s.at)
-				before := g.Clone()
-				switch s.op {
-				case "inc":
-					d, err := g.Inc(s.at, s.n)
-					if !errors.Is(err, s.wantErr) {
-						t.Fatalf("step %d: Inc(%q, %d) error %v, want %v", i, s.at, s.n, err, s.wantErr)
-					}
-					if err != nil {
-						if d != nil {
-							t.Errorf("step %d: failed Inc returned a delta %v", i, d)
-						}
-						if !g.Equal(before) || g.Value() != before.Value() {
-							t.Errorf("step %d: failed Inc changed the state from %v to %v", i, before, g)
-						}
-						continue
-					}
-					checkDelta(t, before, g, d)
-					if s.n == 0 && !d.Equal(NewGCounter()) {
-						t.Errorf("step %d: Inc by 0 returned non-empty delta %v", i, d)
-					}
-				case "merge":
-					g.Merge(get(s.from))
-				default:
-					t.Fatalf("step %d: unknown op %q", i, s.op)
-				}
-			}
-			for r, want := range tc.want {
-				if got := get(r).Value(); got != want {
-					t.Errorf("replica %q: Value() = %d, want %d (state %v)", r, got, want, get(r))
-				}
-			}
+			runCounterSteps(t, tc.steps, NewGCounter, counterOps[*GCounter]{"inc": (*GCounter).Inc}, (*GCounter).Value, tc.want)
 		})
 	}
 }
@@ -371,81 +319,10 @@ func TestGCounterUnmarshalAcceptsLargeCounts(t *testing.T) {
 }
 
 // TestGCounterLaws runs random histories on several replicas, with random
-// merges between them, and checks the merge laws, every delta, the
-// encoding, delivery of the deltas in any order with duplicates, and the
-// value against a model that just adds; every merge checks MergeChanged's
-// report, as do merges of random pairs of states and deltas at the end.
+// merges between them (see checkCounterLaws).
 func TestGCounterLaws(t *testing.T) {
-	rng := newRand(t)
-	replicas := []ReplicaID{"a", "b", "c", "d"}
-	for round := range lawRounds {
-		states := make([]*GCounter, len(replicas))
-		for i := range states {
-			states[i] = NewGCounter()
-		}
-		var deltas []*GCounter
-		var model uint64
-		for range rng.IntN(30) {
-			i := rng.IntN(len(replicas))
-			if rng.IntN(4) == 0 {
-				mergeChecked(t, states[i], states[rng.IntN(len(replicas))])
-				continue
-			}
-			n := uint64(rng.IntN(5))
-			if rng.IntN(10) == 0 {
-				n = rng.Uint64N(1 << 50)
-			}
-			before := states[i].Clone()
-			d, err := states[i].Inc(replicas[i], n)
-			if err != nil {
-				t.Fatalf("round %d: Inc: %v", round, err)
-			}
-			checkDelta(t, before, states[i], d)
-			deltas = append(deltas, d)
-			model += n
-		}
-		checkMergeLaws(t, states[0], states[1], states[2])
-		checkMergeLaws(t, states[3], states[0], states[1])
-		all := NewGCounter()
-		for _, s := range states {
-			checkRoundTrip(t, s, NewGCounter)
-			all.Merge(s)
-		}
-		if all.Value() != model {
-			t.Fatalf("round %d: merged value %d, model %d (%v)", round, all.Value(), model, all)
-		}
-		checkDeltaDelivery(t, rng, deltas, all, NewGCounter)
-		checkMergeChanged(t, rng, append(states, deltas...), NewGCounter)
-	}
-}
-
-// checkDeltaDelivery merges the deltas into a fresh replica in a random
-// order, with random duplicates and a random grouping of deltas into delta
-// groups, and checks that it ends Equal to want.
-func checkDeltaDelivery[T CRDT[T]](t testing.TB, rng *rand.Rand, deltas []T, want T, fresh func() T) {
-	t.Helper()
-	var sent []T
-	for _, d := range deltas {
-		sent = append(sent, d)
-		for rng.IntN(3) == 0 {
-			sent = append(sent, d)
-		}
-	}
-	rng.Shuffle(len(sent), func(i, j int) { sent[i], sent[j] = sent[j], sent[i] })
-	got := fresh()
-	for i := 0; i < len(sent); {
-		// Join a few deltas into a group first, as a sender's queue does.
-		group := fresh()
-		k := 1 + rng.IntN(3)
-		for ; k > 0 && i < len(sent); k-- {
-			group.Merge(sent[i])
-			i++
-		}
-		got.Merge(group)
-	}
-	if !got.Equal(want) {
-		t.Fatalf("deltas delivered out of order and duplicated give %v, want %v", got, want)
-	}
+	checkCounterLaws(t, []ReplicaID{"a", "b", "c", "d"}, NewGCounter, counterOps[*GCounter]{"inc": (*GCounter).Inc}, 1<<50,
+		func(g *GCounter) int64 { return int64(g.Value()) })
 }
 
 func mustGInc(t testing.TB, g *GCounter, r ReplicaID, n uint64) *GCounter {

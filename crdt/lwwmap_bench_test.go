@@ -2,9 +2,7 @@ package crdt
 
 import (
 	"fmt"
-	"runtime"
 	"testing"
-	"time"
 )
 
 const lwwBenchKeys = 100_000
@@ -40,28 +38,7 @@ func lwwBenchPair() (a, b *LWWMap[string, string]) {
 // The copy is made outside the timer.
 func BenchmarkLWWMapMerge(b *testing.B) {
 	x, y := lwwBenchPair()
-	var cpu time.Duration
-	cpuOK := true
-	for b.Loop() {
-		b.StopTimer()
-		z := x.Clone()
-		runtime.GC() // charge each merge only for its own garbage
-		c0, ok0 := processCPU()
-		b.StartTimer()
-		z.Merge(y)
-		b.StopTimer()
-		c1, ok1 := processCPU()
-		cpu += c1 - c0
-		cpuOK = cpuOK && ok0 && ok1
-		b.StartTimer()
-	}
-	keys := float64(len(y.entries)) * float64(b.N)
-	b.ReportMetric(keys/b.Elapsed().Seconds(), "keys/s")
-	if cpuOK && cpu > 0 {
-		// Wall time on a loaded machine includes waiting for a CPU; this
-		// is the rate per second of CPU actually used.
-		b.ReportMetric(keys/cpu.Seconds(), "keys/cpu-s")
-	}
+	benchMerge(b, x, y, len(y.entries), "keys")
 }
 
 // BenchmarkLWWMapMarshal encodes a 100 k-key map; MB/s counts encoded bytes.
@@ -93,19 +70,10 @@ func BenchmarkLWWMapUnmarshal(b *testing.B) {
 }
 
 // lwwBenchCodec runs op, which handles n bytes holding keys entries, and
-// reports MB/s and keys/s (wall) and MB per CPU-second.
+// reports what benchCodec does and keys/s.
 func lwwBenchCodec(b *testing.B, n, keys int, op func()) {
-	b.SetBytes(int64(n))
-	b.ReportAllocs()
-	c0, ok0 := processCPU()
-	for b.Loop() {
-		op()
-	}
-	c1, ok1 := processCPU()
+	benchCodec(b, n, op)
 	b.ReportMetric(float64(keys)*float64(b.N)/b.Elapsed().Seconds(), "keys/s")
-	if ok0 && ok1 && c1 > c0 {
-		b.ReportMetric(float64(n)*float64(b.N)/1e6/(c1-c0).Seconds(), "MB/cpu-s")
-	}
 }
 
 // BenchmarkLWWMapMergeIntoEmpty merges a 100 k-key map into an empty one,

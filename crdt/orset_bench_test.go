@@ -59,30 +59,7 @@ func BenchmarkORSetMerge(b *testing.B) {
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			a, o := bc.make()
-			elems := a.Len() + o.Len()
-			b.ReportAllocs()
-			b.ResetTimer()
-			var cpu time.Duration
-			cpuOK := true
-			for b.Loop() {
-				b.StopTimer()
-				x := a.Clone()
-				runtime.GC() // charge each merge only for its own garbage
-				c0, ok0 := processCPU()
-				b.StartTimer()
-				x.Merge(o)
-				b.StopTimer()
-				c1, ok1 := processCPU()
-				cpu += c1 - c0
-				cpuOK = cpuOK && ok0 && ok1
-				b.StartTimer()
-			}
-			b.ReportMetric(float64(elems)*float64(b.N)/b.Elapsed().Seconds(), "elements/s")
-			if cpuOK && cpu > 0 {
-				// Wall time on a loaded machine includes waiting for a
-				// CPU; this is the rate per second of CPU actually used.
-				b.ReportMetric(float64(elems)*float64(b.N)/cpu.Seconds(), "elements/cpu-s")
-			}
+			benchMerge(b, a, o, a.Len()+o.Len(), "elements")
 		})
 	}
 }
@@ -145,7 +122,7 @@ func orsetBenchEncode[E comparable](b *testing.B, s *ORSet[E]) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	orsetBenchCodec(b, len(enc), func() {
+	benchCodec(b, len(enc), func() {
 		if _, err := s.MarshalBinary(); err != nil {
 			b.Fatal(err)
 		}
@@ -157,16 +134,16 @@ func orsetBenchDecode[E comparable](b *testing.B, s *ORSet[E]) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	orsetBenchCodec(b, len(enc), func() {
+	benchCodec(b, len(enc), func() {
 		if err := NewORSet[E]().UnmarshalBinary(enc); err != nil {
 			b.Fatal(err)
 		}
 	})
 }
 
-// orsetBenchCodec runs op, which handles n bytes of encoding, and reports
-// MB/s (wall) and MB per CPU-second.
-func orsetBenchCodec(b *testing.B, n int, op func()) {
+// benchCodec runs op, which handles n bytes of encoding, and reports MB/s
+// (wall), MB per CPU-second and the size of the encoding.
+func benchCodec(b *testing.B, n int, op func()) {
 	b.SetBytes(int64(n))
 	b.ReportAllocs()
 	c0, ok0 := processCPU()
@@ -236,5 +213,36 @@ func BenchmarkORSetMergeDelta(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// benchMerge times merging other into a clone of base, once per iteration;
+// the clone and a garbage collection (so that each merge is charged only
+// for its own garbage) are outside the timer. It reports items merged per
+// second, wall and CPU time.
+func benchMerge[T CRDT[T]](b *testing.B, base, other T, items int, unit string) {
+	b.ReportAllocs()
+	b.ResetTimer()
+	var cpu time.Duration
+	cpuOK := true
+	for b.Loop() {
+		b.StopTimer()
+		x := base.Clone()
+		runtime.GC()
+		c0, ok0 := processCPU()
+		b.StartTimer()
+		x.Merge(other)
+		b.StopTimer()
+		c1, ok1 := processCPU()
+		cpu += c1 - c0
+		cpuOK = cpuOK && ok0 && ok1
+		b.StartTimer()
+	}
+	n := float64(items) * float64(b.N)
+	b.ReportMetric(n/b.Elapsed().Seconds(), unit+"/s")
+	if cpuOK && cpu > 0 {
+		// Wall time on a loaded machine includes waiting for a CPU; this
+		// is the rate per second of CPU actually used.
+		b.ReportMetric(n/cpu.Seconds(), unit+"/cpu-s")
 	}
 }

@@ -135,51 +135,13 @@ func TestPNCounterSemantics(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			copies := map[ReplicaID]*PNCounter{}
-			get := func(r ReplicaID) *PNCounter {
-				if copies[r] == nil {
-					copies[r] = NewPNCounter()
-				}
-				return copies[r]
-			}
-			for i, s := range tc.steps {
-				c := get(s.at)
-				before := c.Clone()
-				var d *PNCounter
-				var err error
-				switch s.op {
-				case "inc":
-					d, err = c.Inc(s.at, s.n)
-				case "dec":
-					d, err = c.Dec(s.at, s.n)
-				case "merge":
-					c.Merge(get(s.from))
-					continue
-				default:
-					t.Fatalf("step %d: unknown op %q", i, s.op)
-				}
-				if !errors.Is(err, s.wantErr) {
-					t.Fatalf("step %d: %s(%q, %d) error %v, want %v", i, s.op, s.at, s.n, err, s.wantErr)
-				}
-				if err != nil {
-					if d != nil || !c.Equal(before) || c.Value() != before.Value() {
-						t.Fatalf("step %d: failed %s returned %v and changed %v to %v", i, s.op, d, before, c)
-					}
-					continue
-				}
-				checkDelta(t, before, c, d)
-				if s.n == 0 && !d.Equal(NewPNCounter()) {
-					t.Errorf("step %d: %s by 0 returned non-empty delta %v", i, s.op, d)
-				}
-			}
-			for r, want := range tc.want {
-				if got := get(r).Value(); got != want {
-					t.Errorf("replica %q: Value() = %d, want %d (state %v)", r, got, want, get(r))
-				}
-			}
+			runCounterSteps(t, tc.steps, NewPNCounter, pnOps, (*PNCounter).Value, tc.want)
 		})
 	}
 }
+
+// pnOps are the PNCounter's mutators, by step name.
+var pnOps = counterOps[*PNCounter]{"inc": (*PNCounter).Inc, "dec": (*PNCounter).Dec}
 
 func TestPNCounterEqualAndString(t *testing.T) {
 	a, b := NewPNCounter(), NewPNCounter()
@@ -325,55 +287,7 @@ func TestPNCounterUnmarshalRejectsEveryTruncation(t *testing.T) {
 }
 
 func TestPNCounterLaws(t *testing.T) {
-	rng := newRand(t)
-	replicas := []ReplicaID{"a", "b", "c"}
-	for round := range lawRounds {
-		states := make([]*PNCounter, len(replicas))
-		for i := range states {
-			states[i] = NewPNCounter()
-		}
-		var deltas []*PNCounter
-		var model int64
-		for range rng.IntN(30) {
-			i := rng.IntN(len(replicas))
-			if rng.IntN(4) == 0 {
-				mergeChecked(t, states[i], states[rng.IntN(len(replicas))])
-				continue
-			}
-			n := uint64(rng.IntN(5))
-			if rng.IntN(10) == 0 {
-				n = rng.Uint64N(1 << 40)
-			}
-			before := states[i].Clone()
-			op := "inc"
-			mut := states[i].Inc
-			if rng.IntN(2) == 0 {
-				op, mut = "dec", states[i].Dec
-			}
-			d, err := mut(replicas[i], n)
-			if err != nil {
-				t.Fatalf("round %d: %s: %v", round, op, err)
-			}
-			checkDelta(t, before, states[i], d)
-			deltas = append(deltas, d)
-			if op == "inc" {
-				model += int64(n)
-			} else {
-				model -= int64(n)
-			}
-		}
-		checkMergeLaws(t, states[0], states[1], states[2])
-		all := NewPNCounter()
-		for _, s := range states {
-			checkRoundTrip(t, s, NewPNCounter)
-			all.Merge(s)
-		}
-		if all.Value() != model {
-			t.Fatalf("round %d: merged value %d, model %d (%v)", round, all.Value(), model, all)
-		}
-		checkDeltaDelivery(t, rng, deltas, all, NewPNCounter)
-		checkMergeChanged(t, rng, append(states, deltas...), NewPNCounter)
-	}
+	checkCounterLaws(t, []ReplicaID{"a", "b", "c"}, NewPNCounter, pnOps, 1<<40, (*PNCounter).Value)
 }
 
 func mustPN(t testing.TB, c *PNCounter, op string, r ReplicaID, n uint64) *PNCounter {
