@@ -9,7 +9,7 @@ import (
 // FuzzLWWMapUnmarshal feeds arbitrary bytes to the decoder of four map
 // instantiations. Property: no panic; every error wraps a sentinel; and
 // whatever decodes re-encodes to bytes that decode to an Equal state and
-// encode to the same bytes again.
+// encode to the same bytes again, and merges with a truthful MergeChanged.
 func FuzzLWWMapUnmarshal(f *testing.F) {
 	for _, m := range []*LWWMap[string, string]{NewLWWMap[string, string](), lwwGoldenState()} {
 		b, err := m.MarshalBinary()
@@ -77,4 +77,10 @@ func fuzzLWWMapDecode[K comparable, V any](t *testing.T, b []byte, fresh func() 
 	if err != nil || !bytes.Equal(b2, b3) {
 		t.Fatalf("encoding not deterministic (%v):\n% x\n% x", err, b2, b3)
 	}
+	// Merging it reports novelty truthfully: into an empty map, again,
+	// and the other way round.
+	z := fresh()
+	mergeChecked(t, z, x)
+	mergeChecked(t, z, y)
+	mergeChecked(t, x, fresh())
 }

@@ -6,7 +6,8 @@ import "testing"
 // ORSet[string] and as an ORSet[int64]. The decoder must never panic; when
 // it accepts an input, the state must satisfy the type's invariants and
 // round-trip through its own encoding, and a failed decode must leave the
-// receiver unchanged. (The input itself may differ from the re-encoding:
+// receiver unchanged; merging it must report novelty truthfully, whether
+// or not the merge skips its pass over the receiver. (The input itself may differ from the re-encoding:
 // wire.Reader accepts integers and lengths in longer forms than msgpack's
 // shortest. Elements are held to their canonical form, so the entries of
 // the input and of the re-encoding are the same elements in the same
@@ -53,9 +54,14 @@ func fuzzORSet[E comparable](t *testing.T, in []byte, start func() *ORSet[E]) {
 	}
 	checkORSetInvariants(t, s)
 	checkRoundTrip(t, s, NewORSet[E])
-	// A decoded state is a valid state: merging it is well behaved.
+	// A decoded state is a valid state: merging it is well behaved, both
+	// ways, and MergeChanged reports it.
 	m := start()
-	m.Merge(s)
+	orsetMergeBothWays(t, m, s)
 	checkORSetInvariants(t, m)
 	checkMergeLaws(t, s, start(), m)
+	back := s.Clone()
+	orsetMergeBothWays(t, back, start())
+	checkORSetInvariants(t, back)
+	orsetMergeBothWays(t, back, s)
 }

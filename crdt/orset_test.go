@@ -601,15 +601,17 @@ func TestORSetRandomized(t *testing.T) {
 	}
 }
 
-// orsetMergeBothWays merges y into x, and checks that the result and the
-// report are those of a merge that makes the full pass over x.
-func orsetMergeBothWays(t *testing.T, x, y *ORSet[string]) {
+// orsetMergeBothWays merges y into x, trying to skip the pass over x
+// whatever x's size, checks MergeChanged's report, and checks that the
+// result and the report are those of a merge that makes the full pass.
+func orsetMergeBothWays[E comparable](t testing.TB, x, y *ORSet[E]) {
 	t.Helper()
-	full := x.Clone()
 	old := minScopedLen
+	defer func() { minScopedLen = old }()
+	full := x.Clone()
 	minScopedLen = math.MaxInt
 	fullChanged := full.MergeChanged(y)
-	minScopedLen = old
+	minScopedLen = 0
 	before := x.Clone()
 	mergeChecked(t, x, y)
 	if !x.Equal(full) {
