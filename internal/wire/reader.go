@@ -71,6 +71,12 @@ func (r *Reader) lenPrefix(size int, what string) (uint64, error) {
 // is not negative).
 func (r *Reader) Uint(what string) (uint64, error) {
 	start := r.off
+	if start < len(r.b) && r.b[start] <= 0x7f {
+		// A positive fixint, the form of most counts, tags and versions:
+		// read without the call.
+		r.off++
+		return uint64(r.b[start]), nil
+	}
 	v, neg, err := r.integer(what, "unsigned integer")
 	if err != nil {
 		return 0, err

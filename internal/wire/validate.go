@@ -42,27 +42,6 @@ func (r *Reader) skip(what string, depth int) error {
 	if err != nil {
 		return err
 	}
-	if elems, isMap, ok, err := r.containerLen(c, what); ok {
-		if err != nil {
-			return err
-		}
-		if isMap {
-			elems *= 2 // keys and values
-		}
-		// A container, even an empty one, is one level of nesting.
-		if depth < 1 {
-			return fmt.Errorf("%w: %s at offset %d nests deeper than the limit", ErrTooDeep, what, start)
-		}
-		if elems > uint64(r.Remaining()) {
-			return fmt.Errorf("%w: %s claims %d elements at offset %d, only %d bytes left", ErrTooLarge, what, elems, start, r.Remaining())
-		}
-		for range elems {
-			if err := r.skip(what, depth-1); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
 	var n uint64 // payload bytes to skip
 	switch {
 	case c <= 0x7f, c >= 0xe0, c == 0xc0, c == 0xc2, c == 0xc3:
@@ -84,7 +63,7 @@ func (r *Reader) skip(what string, depth int) error {
 	case c == 0xcf, c == 0xd3, c == 0xcb:
 		n = 8
 	default:
-		return fmt.Errorf("%w: %s: unsupported msgpack code 0x%02x at offset %d", ErrMalformed, what, c, start)
+		return r.skipContainer(c, what, depth, start)
 	}
 	if err != nil {
 		return err
@@ -95,5 +74,33 @@ func (r *Reader) skip(what string, depth int) error {
 		return fmt.Errorf("%w: %s needs %d bytes at offset %d, %d left", ErrTruncated, what, n, start, r.Remaining())
 	}
 	r.off += int(n)
+	return nil
+}
+
+// skipContainer consumes the rest of an array or map whose code c, at
+// offset start, has been read; any other code is refused.
+func (r *Reader) skipContainer(c byte, what string, depth, start int) error {
+	elems, isMap, ok, err := r.containerLen(c, what)
+	if !ok {
+		return fmt.Errorf("%w: %s: unsupported msgpack code 0x%02x at offset %d", ErrMalformed, what, c, start)
+	}
+	if err != nil {
+		return err
+	}
+	if isMap {
+		elems *= 2 // keys and values
+	}
+	// A container, even an empty one, is one level of nesting.
+	if depth < 1 {
+		return fmt.Errorf("%w: %s at offset %d nests deeper than the limit", ErrTooDeep, what, start)
+	}
+	if elems > uint64(r.Remaining()) {
+		return fmt.Errorf("%w: %s claims %d elements at offset %d, only %d bytes left", ErrTooLarge, what, elems, start, r.Remaining())
+	}
+	for range elems {
+		if err := r.skip(what, depth-1); err != nil {
+			return err
+		}
+	}
 	return nil
 }
