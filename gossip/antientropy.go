@@ -11,7 +11,8 @@ import (
 //
 //	A -> B  MsgRoot     A's root digest (one small packet)
 //	B       equal root: done. A round between agreeing nodes costs one packet.
-//	B -> A  MsgDigests  B's per-key digests (final=false)
+//	B -> A  MsgDigests  B's per-key digests (final=false); this and all that
+//	                    follows go over streams
 //	A -> B  MsgWant     keys B has that A lacks or holds differently
 //	A -> B  MsgDigests  A's digests of keys B lacks or holds differently (final=true)
 //	B -> A  MsgWant     keys of those that B wants
@@ -42,7 +43,7 @@ func (g *Gossip) extendWants(peer string) {
 
 // wantTTL is how long a requested key is not requested again from another
 // peer, unless it arrives first.
-func (g *Gossip) wantTTL() time.Duration { return 5 * g.cfg.AntiEntropyInterval }
+func (g *Gossip) wantTTL() time.Duration { return 3 * g.cfg.AntiEntropyInterval }
 
 // antiEntropyLoop starts periodic rounds with random peers, and requested
 // rounds with given peers (after a join, when a member joins).
@@ -79,12 +80,11 @@ func (g *Gossip) startRound(peer string) {
 	g.sendPacket(to, MsgRoot, appendRoot(nil, g.cfg.Origin, rootMsg{Root: root, Keys: uint64(len(keys))}))
 }
 
-// send sends a small message as a packet and a large one over a stream.
+// send sends an anti-entropy reply over a stream. Only the opening root
+// digest travels as a packet: when states differ, a lost digest list or
+// request would cost a round (and hold the requested keys for wantTTL),
+// and a round where states differ moves state over streams anyway.
 func (g *Gossip) send(to *memberlist.Node, t MsgType, msg []byte) {
-	if len(msg) <= g.budget {
-		g.sendPacket(to, t, msg)
-		return
-	}
 	g.queueSend(sendJob{to: []*memberlist.Node{to}, typ: t, msg: msg})
 }
 
