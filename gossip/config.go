@@ -88,8 +88,10 @@ type Config struct {
 	InboundQueueDepth int
 	InboundQueueBytes int64
 
-	// SendQueueDepth bounds reliable sends waiting for a sender goroutine;
-	// SendWorkers is how many such goroutines run.
+	// SendQueueDepth bounds reliable sends waiting for a sender goroutine
+	// (state transfers and large deltas; small anti-entropy replies have a
+	// queue of the same depth and a goroutine of their own). SendWorkers is
+	// how many goroutines send state.
 	SendQueueDepth int
 	SendWorkers    int
 

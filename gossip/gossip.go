@@ -33,8 +33,9 @@ type Gossip struct {
 
 	inbound      chan inMsg
 	inboundBytes atomic.Int64
-	sends        chan sendJob
-	rounds       chan string // anti-entropy requests: peer name, "" = random
+	sends        chan sendJob // bulk: state transfers and large deltas
+	control      chan sendJob // small anti-entropy replies, never behind bulk
+	rounds       chan string  // anti-entropy requests: peer name, "" = random
 
 	// Owned by the worker goroutine.
 	reasm *reassembler
@@ -72,6 +73,7 @@ func New(cfg Config, r Replica) (*Gossip, error) {
 		log:     cfg.Logger.With("node", cfg.Origin.Name),
 		inbound: make(chan inMsg, cfg.InboundQueueDepth),
 		sends:   make(chan sendJob, cfg.SendQueueDepth),
+		control: make(chan sendJob, cfg.SendQueueDepth),
 		rounds:  make(chan string, 64),
 		reasm:   newReassembler(cfg.MaxBlob, cfg.MaxReassemblyBytes, cfg.TransferTimeout),
 		wants:   make(map[string]want),
@@ -99,12 +101,13 @@ func New(cfg Config, r Replica) (*Gossip, error) {
 	g.ml = ml
 	g.mlp.Store(ml)
 
-	g.wg.Add(3 + cfg.SendWorkers)
+	g.wg.Add(4 + cfg.SendWorkers)
 	go g.worker()
 	go g.antiEntropyLoop()
 	go g.rejoinLoop()
+	go g.sender(g.control)
 	for range cfg.SendWorkers {
-		go g.sender()
+		go g.sender(g.sends)
 	}
 	return g, nil
 }

@@ -18,24 +18,29 @@ type sendJob struct {
 
 // queueSend hands a job to the sender goroutines, dropping it (counted) if
 // their queue is full. It never blocks, so the worker and Publish never wait
-// on a slow peer.
+// on a slow peer. Digest lists and requests have their own queue and
+// goroutine, so a long state transfer does not stall other rounds.
 func (g *Gossip) queueSend(j sendJob) {
+	q := g.sends
+	if j.typ == MsgDigests || j.typ == MsgWant {
+		q = g.control
+	}
 	select {
-	case g.sends <- j:
+	case q <- j:
 	default:
 		g.stats.droppedSend.Add(1)
 		g.log.Debug("send queue full, dropped", "peers", len(j.to), "type", j.typ)
 	}
 }
 
-// sender performs queued reliable sends.
-func (g *Gossip) sender() {
+// sender performs reliable sends queued on q.
+func (g *Gossip) sender(q <-chan sendJob) {
 	defer g.wg.Done()
 	for {
 		select {
 		case <-g.done:
 			return
-		case j := <-g.sends:
+		case j := <-q:
 			for _, to := range j.to {
 				if g.isClosed() {
 					break
