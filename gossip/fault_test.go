@@ -277,3 +277,34 @@ func TestRestartUnderSameName(t *testing.T) {
 		})
 	}
 }
+
+// TestLeaveStopsRejoins checks that the rejoin loop keeps trying a member
+// that vanished, and stops trying one that left with Close.
+func TestLeaveStopsRejoins(t *testing.T) {
+	for _, graceful := range []bool{true, false} {
+		t.Run(fmt.Sprintf("graceful %v", graceful), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				c := newCluster(t, 3, true, nil)
+				gone := c.nodes[2]
+				if !graceful {
+					c.net.Partition([]string{"n0", "n1"}, []string{"n2"})
+				}
+				gone.g.Close()
+				c.nodes = c.nodes[:2]
+				t.Cleanup(func() { gone.g.Close() })
+				waitFor(t, 30*time.Second, func() bool {
+					return c.nodes[0].g.NumMembers() == 2 && c.nodes[1].g.NumMembers() == 2
+				}, c.describeMembers)
+				before := c.nodes[0].g.Stats().RejoinAttempts + c.nodes[1].g.Stats().RejoinAttempts
+				time.Sleep(10 * time.Second)
+				tries := c.nodes[0].g.Stats().RejoinAttempts + c.nodes[1].g.Stats().RejoinAttempts - before
+				if graceful && tries != 0 {
+					t.Errorf("%d rejoin tries for a node that left", tries)
+				}
+				if !graceful && tries < 10 {
+					t.Errorf("%d rejoin tries in 10 s for a node that vanished", tries)
+				}
+			})
+		})
+	}
+}

@@ -301,6 +301,12 @@ func (g *Gossip) Close() error {
 		g.closing = true
 		g.mu.Unlock()
 		close(g.done)
+		// Tell peers not to try rejoining us (best effort; if lost, their
+		// rejoin loop retries our address now and then, harmlessly).
+		bye := appendHeader(nil, MsgLeave, g.cfg.Origin)
+		for _, p := range g.randomPeers(math.MaxInt, "") {
+			g.sendPacket(p, MsgLeave, bye)
+		}
 		if lerr := g.ml.Leave(g.cfg.LeaveTimeout); lerr != nil {
 			g.log.Debug("leave", "err", lerr)
 		}
@@ -395,6 +401,11 @@ func (g *Gossip) handle(h header, r *reader, reassembled bool) error {
 			g.stats.keysRecv.Add(1)
 			g.merge(h.From, e)
 		}
+	case MsgLeave:
+		if err := r.end("leave"); err != nil {
+			return err
+		}
+		g.peers.forget(h.From.Name)
 	case MsgChunk:
 		if reassembled {
 			return fmt.Errorf("%w: chunk inside a chunked message", ErrDecode)

@@ -47,8 +47,11 @@ const (
 	// over the packet budget travel this way, so that each member receives
 	// a large delta once instead of from every forwarder.
 	MsgDeltaDirect MsgType = 7
+	// MsgLeave says the sender is leaving for good (Close), so receivers
+	// stop trying to rejoin it. Empty body.
+	MsgLeave MsgType = 8
 
-	numMsgTypes = 8 // one past the largest type; sizes stats arrays
+	numMsgTypes = 9 // one past the largest type; sizes stats arrays
 )
 
 // String names the type for logs and stats.
@@ -68,6 +71,8 @@ func (t MsgType) String() string {
 		return "chunk"
 	case MsgDeltaDirect:
 		return "delta-direct"
+	case MsgLeave:
+		return "leave"
 	}
 	return fmt.Sprintf("type(%d)", uint8(t))
 }

@@ -85,6 +85,7 @@ func TestDecodeRejects(t *testing.T) {
 		{"version 2", []byte{2, 1, 0, 0}, ErrVersion},
 		{"type 0", []byte{1, 0, 0, 0}, ErrType},
 		{"type 99", []byte{1, 99, 0, 0}, ErrType},
+		{"type 9", []byte{1, 9, 0, 0}, ErrType},
 		{"huge name", []byte{1, 1, 0xff, 0xff, 0xff, 0xff, 0x0f}, ErrDecode},
 		{"name past end", []byte{1, 1, 5, 'a'}, ErrDecode},
 		{"no epoch", []byte{1, 1, 0}, ErrDecode},
@@ -114,6 +115,7 @@ func TestDecodeRejects(t *testing.T) {
 		{"chunk seq past total", append(hdr(MsgChunk), 0, 0, 0, 0, 0, 0, 0, 1, 2, 2, 1, 0)},
 		{"chunk data over size", append(hdr(MsgChunk), 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 1, 2, 1, 1)},
 		{"root truncated", append(hdr(MsgRoot), 1, 2, 3)},
+		{"leave with a body", append(hdr(MsgLeave), 0)},
 	}
 	for _, tc := range bodies {
 		t.Run(tc.name, func(t *testing.T) {
@@ -143,6 +145,8 @@ func decodeAny(msg []byte) error {
 		_, err = decodeState(r)
 	case MsgChunk:
 		_, err = decodeChunk(r)
+	case MsgLeave:
+		err = r.end("leave")
 	}
 	return err
 }

@@ -40,6 +40,13 @@ func (p *peerBook) seen(name, addr string) {
 	p.members[name] = addr
 }
 
+// forget drops a member that left for good.
+func (p *peerBook) forget(name string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.members, name)
+}
+
 // missing returns join addresses ("name/host:port") of members seen but not
 // in alive, plus the seeds if no other member is alive.
 func (p *peerBook) missing(alive map[string]bool, self string) []string {
