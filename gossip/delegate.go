@@ -105,7 +105,8 @@ func (e *eventDelegate) NotifyJoin(n *memberlist.Node) {
 }
 
 // NotifyLeave drops the member from the live table. The rejoin loop keeps
-// its address: memberlist does not say whether it left or died.
+// its address, since memberlist does not say whether it left or died; a
+// member that closed says so itself (MsgLeave).
 func (e *eventDelegate) NotifyLeave(n *memberlist.Node) {
 	(*Gossip)(e).table.remove(n.Name)
 }

@@ -2,7 +2,6 @@ package gossip
 
 import (
 	"math/rand/v2"
-	"sort"
 	"sync"
 	"time"
 )
@@ -58,7 +57,6 @@ func (p *peerBook) missing(alive map[string]bool, self string) []string {
 			addrs = append(addrs, name+"/"+addr)
 		}
 	}
-	sort.Strings(addrs)
 	// memberlist tries addresses one after another, each up to TCPTimeout:
 	// a few random ones per round keep a round (and Close) short.
 	rand.Shuffle(len(addrs), func(i, j int) { addrs[i], addrs[j] = addrs[j], addrs[i] })
