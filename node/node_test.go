@@ -577,3 +577,30 @@ func TestSeenSetEvictsOldest(t *testing.T) {
 		}
 	}
 }
+
+// Novelty for a custom type without crdt.ChangeReporter comes from
+// clone, merge and compare.
+func TestMergeNoveltyOfCustomType(t *testing.T) {
+	n := openLocal(t, Config{Types: []Type{TypeOf(maxTag, newMaxReg)}})
+	r := (*replica)(n)
+	enc := func(v int64) []byte {
+		b, err := (&maxReg{v: v}).MarshalBinary()
+		must(t, err)
+		return b
+	}
+	for _, step := range []struct {
+		v       int64
+		changed bool
+	}{{5, true}, {3, false}, {9, true}, {9, false}, {7, false}} {
+		changed, err := r.Merge("r", enc(step.v))
+		must(t, err)
+		if changed != step.changed {
+			t.Errorf("merge %d: changed %v, want %v", step.v, changed, step.changed)
+		}
+	}
+	o, err := Object[*maxReg](n, "r")
+	must(t, err)
+	if o.Value().v != 9 {
+		t.Errorf("value %d, want 9", o.Value().v)
+	}
+}

@@ -142,15 +142,9 @@ func (r *replica) Merge(key string, blob []byte) (changed bool, err error) {
 		n.mu.Unlock()
 		return false, r.mismatch(key, obj.ops, o)
 	default:
-		// TODO: this costs O(state) per received blob (clone + compare);
-		// the seen set spares it for blobs received again.
-		// Types could report novelty from Merge itself (a "changed" result
-		// or a cheap v ⊑ state test on the delta's own entries); switch to
-		// that when crdt offers it.
-		probe := o.clone(obj.val)
-		o.merge(probe, v)
-		if !o.equal(probe, obj.val) {
-			obj.val = probe
+		merged, ok := o.mergeChanged(obj.val, v)
+		if ok {
+			obj.val = merged
 			n.markDirtyLocked(obj)
 			changed = true
 		}

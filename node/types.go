@@ -47,6 +47,7 @@ type typeOps interface {
 	decode(b []byte) (any, error)
 	encode(v any) ([]byte, error)
 	merge(dst, src any)
+	mergeChanged(dst, src any) (merged any, changed bool)
 	clone(v any) any
 	equal(a, b any) bool
 	check() error
@@ -85,7 +86,25 @@ func (o *ops[T]) encode(v any) ([]byte, error) {
 	return b, nil
 }
 
-func (o *ops[T]) merge(dst, src any)  { dst.(T).Merge(src.(T)) }
+func (o *ops[T]) merge(dst, src any) { dst.(T).Merge(src.(T)) }
+
+// mergeChanged merges src into dst and reports whether that changed dst.
+// Types implementing crdt.ChangeReporter (every built-in) merge in place
+// and say so at no extra cost. For other types the merge goes into a clone
+// that is compared with dst, O(state): merged is the clone if it differs,
+// else dst unchanged.
+func (o *ops[T]) mergeChanged(dst, src any) (merged any, changed bool) {
+	d := dst.(T)
+	if cr, ok := any(d).(crdt.ChangeReporter[T]); ok {
+		return d, cr.MergeChanged(src.(T))
+	}
+	probe := d.Clone()
+	probe.Merge(src.(T))
+	if probe.Equal(d) {
+		return d, false
+	}
+	return probe, true
+}
 func (o *ops[T]) clone(v any) any     { return v.(T).Clone() }
 func (o *ops[T]) equal(a, b any) bool { return a.(T).Equal(b.(T)) }
 
