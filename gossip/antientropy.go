@@ -12,7 +12,11 @@ import (
 //	A -> B  MsgRoot     A's root digest (one small packet)
 //	B       equal root: done. A round between agreeing nodes costs one packet.
 //	B -> A  MsgDigests  B's per-key digests (final=false); this and all that
-//	                    follows go over streams
+//	                    follows go over streams. With more than
+//	                    bucketThreshold keys, first:
+//	  B -> A  MsgBuckets  B's numBuckets bucket digests
+//	  A -> B  MsgDigests  A's digests of the keys in differing buckets
+//	                      (final=false, scoped), and roles swap below
 //	A -> B  MsgWant     keys B has that A lacks or holds differently
 //	A -> B  MsgDigests  A's digests of keys B lacks or holds differently (final=true)
 //	B -> A  MsgWant     keys of those that B wants
@@ -99,7 +103,39 @@ func (g *Gossip) onRoot(from Origin, m rootMsg) {
 	if to == nil {
 		return
 	}
+	if len(keys) > bucketThreshold {
+		g.send(to, MsgBuckets, appendBuckets(nil, g.cfg.Origin, bucketDigests(keys)))
+		return
+	}
 	g.send(to, MsgDigests, appendDigests(nil, g.cfg.Origin, digestsMsg{Keys: keys}))
+}
+
+// onBuckets lists our keys of the buckets that differ from the peer's.
+func (g *Gossip) onBuckets(from Origin, theirs *[numBuckets]uint64) {
+	to := g.member(from.Name)
+	if to == nil {
+		return
+	}
+	_, keys := g.r.Digests()
+	mine := bucketDigests(keys)
+	var scope bucketSet
+	differ := false
+	for b := range numBuckets {
+		if mine[b] != theirs[b] {
+			scope.add(b)
+			differ = true
+		}
+	}
+	if !differ {
+		return
+	}
+	var list []KeyDigest
+	for _, kd := range keys {
+		if scope.hasKey(kd.Key) {
+			list = append(list, kd)
+		}
+	}
+	g.send(to, MsgDigests, appendDigests(nil, g.cfg.Origin, digestsMsg{Scope: &scope, Keys: list}))
 }
 
 // onDigests asks for the keys where the peer's state differs from ours and,
@@ -137,6 +173,9 @@ func (g *Gossip) onDigests(from Origin, m digestsMsg) {
 	}
 	var differ []KeyDigest
 	for _, kd := range keys {
+		if !m.Scope.hasKey(kd.Key) {
+			continue
+		}
 		if d, ok := theirs[kd.Key]; !ok || d != kd.Digest {
 			differ = append(differ, kd)
 		}

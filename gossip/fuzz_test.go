@@ -92,7 +92,8 @@ func FuzzDecodeRoot(f *testing.F) {
 }
 
 func FuzzDecodeDigests(f *testing.F) {
-	addSeeds(f, body(appendDigests(nil, testOrigin, digestsMsg{Final: true, Keys: []KeyDigest{{"a", 1}, {"bb", 2}}})))
+	addSeeds(f, body(appendDigests(nil, testOrigin, digestsMsg{Final: true, Keys: []KeyDigest{{"a", 1}, {"bb", 2}}})),
+		body(appendDigests(nil, testOrigin, digestsMsg{Scope: &bucketSet{1, 2, 3}, Keys: []KeyDigest{{"c", 3}}})))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := decodeDigests(bodyReader(b))
 		if err != nil {
@@ -204,6 +205,24 @@ func FuzzReassemble(f *testing.F) {
 		ra.expire(now.Add(2 * time.Minute))
 		if ra.held != 0 || len(ra.transfers) != 0 {
 			t.Fatalf("after expiry: %d bytes in %d transfers", ra.held, len(ra.transfers))
+		}
+	})
+}
+
+func FuzzDecodeBuckets(f *testing.F) {
+	var d [numBuckets]uint64
+	for i := range d {
+		d[i] = uint64(i) * 0x9e3779b97f4a7c15
+	}
+	addSeeds(f, body(appendBuckets(nil, testOrigin, &d)))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := decodeBuckets(bodyReader(b))
+		if err != nil {
+			return
+		}
+		got, err := decodeBuckets(bodyReader(body(appendBuckets(nil, testOrigin, m))))
+		if err != nil || *got != *m {
+			t.Fatalf("round trip: %v", err)
 		}
 	})
 }

@@ -385,6 +385,12 @@ func (g *Gossip) handle(h header, r *reader, reassembled bool) error {
 			return err
 		}
 		g.onDigests(h.From, m)
+	case MsgBuckets:
+		d, err := decodeBuckets(r)
+		if err != nil {
+			return err
+		}
+		g.onBuckets(h.From, d)
 	case MsgWant:
 		keys, err := decodeWant(r)
 		if err != nil {

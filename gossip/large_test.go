@@ -63,11 +63,11 @@ func TestLargeStateReachesNewNode(t *testing.T) {
 		t.Errorf("oversize delta not counted: %+v", st)
 	}
 
-	// 27 MiB on n1 alone: 100 keys of 48 KiB and one key of 22 MiB, then
-	// anti-entropy spreads it.
+	// 27 MiB on n1 alone: 150 keys of 32 KiB (enough keys for bucketed
+	// digests) and one key of 22 MiB, then anti-entropy spreads it.
 	const mib = 1 << 20
-	for k := range 100 {
-		c.nodes[1].r.Add(fmt.Sprintf("small-%03d", k), strings.Repeat(string(rune('a'+k%26)), 48<<10))
+	for k := range 150 {
+		c.nodes[1].r.Add(fmt.Sprintf("small-%03d", k), strings.Repeat(string(rune('a'+k%26)), 32<<10))
 	}
 	var huge []string
 	for i := range 22 {
@@ -84,7 +84,7 @@ func TestLargeStateReachesNewNode(t *testing.T) {
 	st := late.g.Stats()
 	t.Logf("late node caught up with 27 MiB in %v: %d keys, %d chunked transfers; received %v (reassembled messages count as their own type too)",
 		time.Since(start).Round(time.Millisecond), st.KeysReceived, st.TransfersDone, st.Received)
-	if late.r.Len("huge") != 22 || len(late.r.Keys()) != 102 {
+	if late.r.Len("huge") != 22 || len(late.r.Keys()) != 152 {
 		t.Errorf("late node holds %d keys, huge has %d elements", len(late.r.Keys()), late.r.Len("huge"))
 	}
 	if st.TransfersDone == 0 {

@@ -50,8 +50,13 @@ const (
 	// MsgLeave says the sender is leaving for good (Close), so receivers
 	// stop trying to rejoin it. Empty body.
 	MsgLeave MsgType = 8
+	// MsgBuckets replies to a differing root, instead of MsgDigests, when
+	// the replica holds many keys: numBuckets digests, each over the keys
+	// that hash into it, so that only the keys of differing buckets are
+	// listed next.
+	MsgBuckets MsgType = 9
 
-	numMsgTypes = 9 // one past the largest type; sizes stats arrays
+	numMsgTypes = 10 // one past the largest type; sizes stats arrays
 )
 
 // String names the type for logs and stats.
@@ -73,6 +78,8 @@ func (t MsgType) String() string {
 		return "delta-direct"
 	case MsgLeave:
 		return "leave"
+	case MsgBuckets:
+		return "buckets"
 	}
 	return fmt.Sprintf("type(%d)", uint8(t))
 }
@@ -134,9 +141,12 @@ type chunkMsg struct {
 	Data  []byte
 }
 
-// digestsMsg is the body of MsgDigests.
+// digestsMsg is the body of MsgDigests. Scope, if not nil, says which
+// buckets the list covers: a key of another bucket missing from Keys is not
+// missing at the sender. Nil means every key.
 type digestsMsg struct {
 	Final bool
+	Scope *bucketSet
 	Keys  []KeyDigest
 }
 
@@ -185,15 +195,40 @@ func appendDigests(b []byte, from Origin, m digestsMsg) []byte {
 	b = appendHeader(b, MsgDigests, from)
 	var flags byte
 	if m.Final {
-		flags = 1
+		flags |= 1
+	}
+	if m.Scope != nil {
+		flags |= 2
 	}
 	b = append(b, flags)
+	if m.Scope != nil {
+		b = append(b, m.Scope[:]...)
+	}
 	b = binary.AppendUvarint(b, uint64(len(m.Keys)))
 	for _, kd := range m.Keys {
 		b = appendString(b, kd.Key)
 		b = binary.BigEndian.AppendUint64(b, kd.Digest)
 	}
 	return b
+}
+
+func appendBuckets(b []byte, from Origin, d *[numBuckets]uint64) []byte {
+	b = appendHeader(b, MsgBuckets, from)
+	for _, x := range d {
+		b = binary.BigEndian.AppendUint64(b, x)
+	}
+	return b
+}
+
+func decodeBuckets(r *reader) (*[numBuckets]uint64, error) {
+	if r.remaining() != numBuckets*8 {
+		return nil, r.errf("buckets: %d bytes, want %d", r.remaining(), numBuckets*8)
+	}
+	d := new([numBuckets]uint64)
+	for i := range d {
+		d[i], _ = r.u64("bucket digest")
+	}
+	return d, nil
 }
 
 func appendWant(b []byte, from Origin, keys []string) []byte {
@@ -389,10 +424,17 @@ func decodeDigests(r *reader) (digestsMsg, error) {
 	if err != nil {
 		return m, err
 	}
-	if flags&^1 != 0 {
+	if flags&^3 != 0 {
 		return m, r.errf("digests flags: unknown bits %#x", flags)
 	}
 	m.Final = flags&1 != 0
+	if flags&2 != 0 {
+		if r.remaining() < len(bucketSet{}) {
+			return m, r.errf("digests scope: truncated at byte %d", r.off)
+		}
+		m.Scope = new(bucketSet)
+		r.off += copy(m.Scope[:], r.b[r.off:])
+	}
 	n, err := r.count("digests", 1+8)
 	if err != nil {
 		return m, err

@@ -26,6 +26,7 @@ func TestGoldenMessages(t *testing.T) {
 		{"delta direct", appendDeltaType(nil, MsgDeltaDirect, testOrigin, "k", []byte{0xAA}), "0107026e3107016b01aa"},
 		{"root", appendRoot(nil, testOrigin, rootMsg{Root: 0x0102030405060708, Keys: 3}), "0102026e3107010203040506070803"},
 		{"digests", appendDigests(nil, testOrigin, digestsMsg{Final: true, Keys: []KeyDigest{{"a", 1}}}), "0103026e310701010161" + "0000000000000001"},
+		{"digests scoped", appendDigests(nil, testOrigin, digestsMsg{Scope: &bucketSet{0x81}, Keys: nil}), "0103026e310702" + "81" + strings.Repeat("00", 31) + "00"},
 		{"want", appendWant(nil, testOrigin, []string{"a", "bc"}), "0104026e3107020161026263"},
 		{"state", appendState(nil, testOrigin, []entry{{"a", []byte{1}}}), "0105026e3107010161" + "0101"},
 		{"chunk", appendChunk(nil, testOrigin, chunkMsg{ID: 9, Seq: 1, Total: 2, Size: 3, Data: []byte{5}}), "0106026e3107" + "0000000000000009" + "01020301" + "05"},
@@ -85,7 +86,7 @@ func TestDecodeRejects(t *testing.T) {
 		{"version 2", []byte{2, 1, 0, 0}, ErrVersion},
 		{"type 0", []byte{1, 0, 0, 0}, ErrType},
 		{"type 99", []byte{1, 99, 0, 0}, ErrType},
-		{"type 9", []byte{1, 9, 0, 0}, ErrType},
+		{"type 10", []byte{1, 10, 0, 0}, ErrType},
 		{"huge name", []byte{1, 1, 0xff, 0xff, 0xff, 0xff, 0x0f}, ErrDecode},
 		{"name past end", []byte{1, 1, 5, 'a'}, ErrDecode},
 		{"no epoch", []byte{1, 1, 0}, ErrDecode},
@@ -108,7 +109,10 @@ func TestDecodeRejects(t *testing.T) {
 		{"delta blob past end", append(hdr(MsgDelta), 1, 'k', 9, 1)},
 		{"delta trailing", append(hdr(MsgDelta), 1, 'k', 1, 1, 1)},
 		{"digests huge count", append(hdr(MsgDigests), 0, 0xff, 0xff, 0xff, 0xff, 0x0f)},
-		{"digests bad flags", append(hdr(MsgDigests), 2, 0)},
+		{"digests bad flags", append(hdr(MsgDigests), 4, 0)},
+		{"digests scope truncated", append(hdr(MsgDigests), 2, 0xff, 0xff)},
+		{"buckets short", append(hdr(MsgBuckets), make([]byte, numBuckets*8-1)...)},
+		{"buckets long", append(hdr(MsgBuckets), make([]byte, numBuckets*8+1)...)},
 		{"want huge count", append(hdr(MsgWant), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f)},
 		{"state huge count", append(hdr(MsgState), 0xff, 0xff, 0xff, 0xff, 0x0f)},
 		{"chunk zero total", append(hdr(MsgChunk), 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 1, 0)},
@@ -147,6 +151,8 @@ func decodeAny(msg []byte) error {
 		_, err = decodeChunk(r)
 	case MsgLeave:
 		err = r.end("leave")
+	case MsgBuckets:
+		_, err = decodeBuckets(r)
 	}
 	return err
 }

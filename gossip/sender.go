@@ -22,7 +22,7 @@ type sendJob struct {
 // goroutine, so a long state transfer does not stall other rounds.
 func (g *Gossip) queueSend(j sendJob) {
 	q := g.sends
-	if j.typ == MsgDigests || j.typ == MsgWant {
+	if j.typ == MsgDigests || j.typ == MsgWant || j.typ == MsgBuckets {
 		q = g.control
 	}
 	select {
