@@ -145,10 +145,8 @@ func (c *PNCounter) String() string {
 // and N being GCounter count arrays. It fails with ErrOverflow if P's or
 // N's sum exceeds math.MaxUint64, a state decoders refuse.
 func (c *PNCounter) MarshalBinary() ([]byte, error) {
-	for _, g := range []*GCounter{&c.p, &c.n} {
-		if _, ok := g.sum.uint64(); !ok {
-			return nil, fmt.Errorf("%w: PNCounter count sum %v exceeds %d and cannot be encoded", ErrOverflow, g.sum, uint64(math.MaxUint64))
-		}
+	if err := c.checkEncodable(); err != nil {
+		return nil, err
 	}
 	w := wire.NewWriter()
 	writeHeader(w, TagPNCounter, 2)
@@ -157,10 +155,24 @@ func (c *PNCounter) MarshalBinary() ([]byte, error) {
 	return w.Bytes(), nil
 }
 
+// checkEncodable refuses, with ErrOverflow, a counter whose P or N sum
+// exceeds math.MaxUint64: MarshalBinary cannot write it, so
+// UnmarshalBinary does not accept it either.
+func (c *PNCounter) checkEncodable() error {
+	for _, g := range []*GCounter{&c.p, &c.n} {
+		if _, ok := g.sum.uint64(); !ok {
+			return fmt.Errorf("%w: PNCounter count sum %v exceeds %d and cannot be encoded", ErrOverflow, g.sum, uint64(math.MaxUint64))
+		}
+	}
+	return nil
+}
+
 // UnmarshalBinary replaces c with the decoded counter, or returns an error
 // and leaves c unchanged. It refuses what GCounter.UnmarshalBinary refuses
-// in either half. A value outside int64 is accepted: concurrent mutations
-// reach it legitimately (see PNCounter).
+// in either half, and, with ErrOverflow, a half whose counts add up past
+// math.MaxUint64 (which MarshalBinary refuses to write). A value outside
+// int64 is accepted: concurrent mutations reach it legitimately (see
+// PNCounter).
 func (c *PNCounter) UnmarshalBinary(b []byte) error {
 	r := wire.NewReader(b)
 	if err := readHeader(r, TagPNCounter, 2); err != nil {
@@ -177,6 +189,10 @@ func (c *PNCounter) UnmarshalBinary(b []byte) error {
 	if err := r.Done(); err != nil {
 		return err
 	}
-	c.p, c.n = *p, *n
+	d := &PNCounter{p: *p, n: *n}
+	if err := d.checkEncodable(); err != nil {
+		return err
+	}
+	*c = *d
 	return nil
 }

@@ -253,6 +253,8 @@ func pnBadInputs() []badInput {
 		{name: "empty replica in P", in: enc(TagPNCounter, 1, []any{"", 1}, ok), want: ErrInvalid},
 		{name: "odd length N", in: enc(TagPNCounter, 1, ok, []any{"a"}), want: ErrMalformed},
 		{name: "replica id too long", in: enc(TagPNCounter, 1, ok, []any{strings.Repeat("n", 300), 1}), want: ErrTooLarge},
+		{name: "N counts adding up past MaxUint64", in: enc(TagPNCounter, 1, ok, []any{"a", uint64(math.MaxUint64), "b", 1}), want: ErrOverflow},
+		{name: "P counts adding up past MaxUint64", in: enc(TagPNCounter, 1, []any{"a", uint64(1 << 63), "b", uint64(1 << 63)}, ok), want: ErrOverflow},
 		{name: "N length past input", in: []byte{0x94, 0x02, 0x01, 0x90, 0xdd, 0xff, 0xff, 0xff, 0xff}, want: ErrTooLarge},
 	}
 }
