@@ -13,8 +13,9 @@
 //
 //   - Push. Publish sends a local delta at once to a few random peers
 //     (PushFanout, about ln N + 2; one UDP packet each). A peer whose state
-//     the delta changed pushes it on to as many others. A delta that changes nothing stops there:
-//     novelty is the stop signal, so forwarding needs no sequence numbers.
+//     the delta changed pushes it on to as many others. A delta that
+//     changes nothing stops there: novelty is the stop signal, so
+//     forwarding needs no sequence numbers.
 //   - Broadcast. The delta is also queued as a memberlist broadcast,
 //     piggybacked on memberlist's gossip packets and retransmitted
 //     RetransmitMult*log(N+1) times. memberlist does not forward user
@@ -25,13 +26,15 @@
 //     not forwarded, so each member receives it once.
 //   - Anti-entropy. Every AntiEntropyInterval a node sends its root digest
 //     to a random peer; if the roots differ they exchange per-key digests
-//     and each asks for the keys it lacks or holds differently. Equal
-//     replicas pay one small packet per round. States larger than a stream
+//     (first narrowed by 256 bucket digests when there are many keys) and
+//     each asks for the keys it lacks or holds differently. Equal replicas
+//     pay one small packet per round. States larger than a stream
 //     message are chunked and reassembled before they are merged, so a
 //     single key can exceed memberlist's 20 MiB limit.
 //
-// A rejoin loop re-joins members that were seen but are gone, so partitions
-// longer than memberlist's GossipToTheDeadTime heal. Encryption (SecretKey)
+// A rejoin loop re-joins members that were seen but are gone (unless they
+// said they left), so partitions longer than memberlist's
+// GossipToTheDeadTime heal. Encryption (SecretKey)
 // and a cluster label (Label) are memberlist's own.
 //
 // Every message starts with a versioned header carrying the sender's Origin
@@ -41,8 +44,9 @@
 //
 // memberlist callbacks never block: received bytes are copied into a bounded
 // queue served by one worker goroutine, which is the only caller of
-// Replica.Merge. Reliable sends run on a few sender goroutines. Close waits
-// for all of them.
+// Replica.Merge. Reliable sends run on a few sender goroutines (one for
+// anti-entropy replies, so they never wait behind a state transfer). Close
+// waits for all of them.
 //
 // The gossiptest package has a fake Replica and in-memory, lossy and
 // partitionable transports for tests and benchmarks.
