@@ -18,8 +18,8 @@ import (
 // the exact value outside int64; the state stays valid and encodable (P and
 // N are kept exactly) and Value saturates at math.MaxInt64 or
 // math.MinInt64. A mutation moving the value back towards the range is
-// allowed. As for GCounter, a state whose P or N sum exceeds
-// math.MaxUint64 cannot be encoded.
+// allowed. As for GCounter, P and N sums past math.MaxUint64 are reachable
+// by correct replicas and so encode and decode like any other state.
 //
 // The zero value is a counter at 0, ready to use. A PNCounter is not safe
 // for concurrent use.
@@ -142,12 +142,8 @@ func (c *PNCounter) String() string {
 }
 
 // MarshalBinary encodes the counter as [TagPNCounter, version, P, N], P
-// and N being GCounter count arrays. It fails with ErrOverflow if P's or
-// N's sum exceeds math.MaxUint64, a state decoders refuse.
+// and N being GCounter count arrays.
 func (c *PNCounter) MarshalBinary() ([]byte, error) {
-	if err := c.checkEncodable(); err != nil {
-		return nil, err
-	}
 	w := wire.NewWriter()
 	writeHeader(w, TagPNCounter, 2)
 	c.p.counts.encode(w)
@@ -155,24 +151,11 @@ func (c *PNCounter) MarshalBinary() ([]byte, error) {
 	return w.Bytes(), nil
 }
 
-// checkEncodable refuses, with ErrOverflow, a counter whose P or N sum
-// exceeds math.MaxUint64: MarshalBinary cannot write it, so
-// UnmarshalBinary does not accept it either.
-func (c *PNCounter) checkEncodable() error {
-	for _, g := range []*GCounter{&c.p, &c.n} {
-		if _, ok := g.sum.uint64(); !ok {
-			return fmt.Errorf("%w: PNCounter count sum %v exceeds %d and cannot be encoded", ErrOverflow, g.sum, uint64(math.MaxUint64))
-		}
-	}
-	return nil
-}
-
 // UnmarshalBinary replaces c with the decoded counter, or returns an error
 // and leaves c unchanged. It refuses what GCounter.UnmarshalBinary refuses
-// in either half, and, with ErrOverflow, a half whose counts add up past
-// math.MaxUint64 (which MarshalBinary refuses to write). A value outside
-// int64 is accepted: concurrent mutations reach it legitimately (see
-// PNCounter).
+// in either half. A value outside int64, or a half whose counts add up
+// past math.MaxUint64, is accepted: concurrent mutations reach it
+// legitimately (see PNCounter).
 func (c *PNCounter) UnmarshalBinary(b []byte) error {
 	r := wire.NewReader(b)
 	if err := readHeader(r, TagPNCounter, 2); err != nil {
@@ -189,10 +172,6 @@ func (c *PNCounter) UnmarshalBinary(b []byte) error {
 	if err := r.Done(); err != nil {
 		return err
 	}
-	d := &PNCounter{p: *p, n: *n}
-	if err := d.checkEncodable(); err != nil {
-		return err
-	}
-	*c = *d
+	*c = PNCounter{p: *p, n: *n}
 	return nil
 }
