@@ -96,9 +96,11 @@ func DefaultConfig() Config {
 // in garbage collection and managed half its nominal update rate.
 func DefaultGossipConfig() gossip.Config {
 	g := gossip.DefaultConfig("")
-	mc := *g.Memberlist
-	mc.EnableCompression = false
-	g.Memberlist = &mc
+	if g.Memberlist != nil {
+		mc := *g.Memberlist
+		mc.EnableCompression = false
+		g.Memberlist = &mc
+	}
 	return g
 }
 
