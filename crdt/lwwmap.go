@@ -215,6 +215,28 @@ func (m *LWWMap[K, V]) Get(k K) (V, bool) {
 	return e.value, true
 }
 
+// Stamp returns the timestamp and replica of k's latest write, delete
+// included, and false if k was never written. A writer whose clock is
+// behind the stamp's must first advance its clock past it (Clock.Observe),
+// or its write loses and Set returns an empty delta.
+func (m *LWWMap[K, V]) Stamp(k K) (HLC, ReplicaID, bool) {
+	e, ok := m.entries[k]
+	return e.ts, e.replica, ok
+}
+
+// MaxStamp returns the latest timestamp of any write in m, deletes
+// included, or the zero HLC if m is empty. A replica observes it on every
+// merge so that its clock never falls behind a write it holds.
+func (m *LWWMap[K, V]) MaxStamp() HLC {
+	var max HLC
+	for _, e := range m.entries {
+		if e.ts.Compare(max) > 0 {
+			max = e.ts
+		}
+	}
+	return max
+}
+
 // Len returns the number of live keys (tombstones not counted).
 func (m *LWWMap[K, V]) Len() int { return m.live }
 

@@ -1041,3 +1041,35 @@ func TestLWWMapMatchesModel(t *testing.T) {
 		}
 	}
 }
+
+func TestLWWMapStamps(t *testing.T) {
+	m := NewLWWMap[string, int]()
+	if _, _, ok := m.Stamp("k"); ok {
+		t.Fatal("Stamp of an unwritten key reports ok")
+	}
+	if got := m.MaxStamp(); !got.IsZero() {
+		t.Fatalf("MaxStamp of an empty map = %v, want zero", got)
+	}
+	m.Set("a", HLC{Wall: 5}, "k", 1)
+	m.Delete("b", HLC{Wall: 9, Logical: 2}, "gone")
+	m.Set("c", HLC{Wall: 7}, "j", 2)
+	ts, r, ok := m.Stamp("gone")
+	if !ok || r != "b" || ts != (HLC{Wall: 9, Logical: 2}) {
+		t.Fatalf("Stamp(gone) = %v %q %v, want 9+2 b true", ts, r, ok)
+	}
+	if got := m.MaxStamp(); got != (HLC{Wall: 9, Logical: 2}) {
+		t.Fatalf("MaxStamp = %v, want the tombstone's 9+2", got)
+	}
+	// A writer that observes the stamp first always wins.
+	var c Clock
+	now := c.Now(1)
+	if m.Set("z", now, "gone", 3).Len() != 0 {
+		t.Fatal("a write behind the stamp should lose")
+	}
+	if _, err := c.Observe(m.MaxStamp(), 1); err != nil {
+		t.Fatal(err)
+	}
+	if d := m.Set("z", c.Now(1), "gone", 3); d.Len() != 1 {
+		t.Fatalf("a write after observing the stamp lost: delta %v", d)
+	}
+}
