@@ -112,17 +112,39 @@ func New(cfg Config, r Replica) (*Gossip, error) {
 	return g, nil
 }
 
+// memberlist's packet arithmetic (v0.7.0): see Memberlist.gossip in
+// state.go, getBroadcasts in broadcast.go, and net.go, label.go and
+// security.go for the constants. Broadcasts over the room it leaves are
+// silently never sent.
+const (
+	mlCompoundHeaderOverhead = 2  // net.go compoundHeaderOverhead
+	mlCompoundOverhead       = 2  // net.go compoundOverhead, per message
+	mlUserMsgOverhead        = 1  // net.go userMsgOverhead
+	mlEncryptOverheadV0      = 45 // security.go encryptOverhead(0): protocol version 1
+	mlEncryptOverheadV1      = 29 // security.go encryptOverhead(1): later versions
+	budgetSlack              = 16
+)
+
 // packetBudget is the largest user message memberlist will piggyback on a
-// gossip packet: UDPBufferSize minus the compound header, the label header
-// and per-message overheads (net.go: compoundHeaderOverhead,
-// compoundOverhead, userMsgOverhead), with a little slack. Broadcasts over
-// it are silently never sent by memberlist.
+// gossip packet, computed as memberlist does: UDPBufferSize minus the
+// compound header, the label header, the encryption overhead when
+// encryption is on (a SecretKey, or a Keyring holding keys), and the
+// per-message overheads, with a little slack.
 func packetBudget(mc *memberlist.Config) int {
-	label := 0
+	n := mc.UDPBufferSize - mlCompoundHeaderOverhead - mlCompoundOverhead - mlUserMsgOverhead
 	if mc.Label != "" {
-		label = 2 + len(mc.Label)
+		n -= 2 + len(mc.Label) // label.go labelOverhead
 	}
-	return mc.UDPBufferSize - label - 2 - 2 - 1 - 16
+	if len(mc.SecretKey) > 0 || mc.EncryptionEnabled() {
+		// Memberlist.encryptionVersion: version 0 (with padding) for
+		// protocol version 1, version 1 otherwise.
+		if mc.ProtocolVersion == 1 {
+			n -= mlEncryptOverheadV0
+		} else {
+			n -= mlEncryptOverheadV1
+		}
+	}
+	return n - budgetSlack
 }
 
 // Origin returns this node's identity.

@@ -1,6 +1,7 @@
 package gossip_test
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 	"sync"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/converge-crdt/converge/gossip"
+	"github.com/converge-crdt/converge/gossip/gossiptest"
 )
 
 func TestConcurrentPublishesConverge(t *testing.T) {
@@ -114,4 +116,47 @@ func TestLargeDeltaGoesDirect(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestQueueDrainsNearPacketBudget publishes deltas whose messages are at and
+// just under the packet budget, with encryption and a label on or off: each
+// must leave the broadcast queue. A budget that ignores memberlist's
+// encryption or label overhead queues broadcasts memberlist never sends.
+func TestQueueDrainsNearPacketBudget(t *testing.T) {
+	key := bytes.Repeat([]byte{7}, 16)
+	tests := []struct {
+		name      string
+		configure func(*gossip.Config)
+	}{
+		{name: "plain"},
+		{name: "secret key", configure: func(cfg *gossip.Config) { cfg.SecretKey = key }},
+		{name: "secret key and label", configure: func(cfg *gossip.Config) { cfg.SecretKey, cfg.Label = key, "cluster-a" }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				c := newCluster(t, 3, true, tc.configure)
+				g := c.nodes[0].g
+				budget := g.PacketBudget()
+				for i, under := range []int{0, 1, 13} {
+					key := fmt.Sprintf("k%d", i)
+					prefix := fmt.Sprintf("%d-", i)
+					n := 0
+					for len(gossip.EncodeDelta(g.Origin(), key, gossiptest.Encode(prefix+strings.Repeat("x", n)))) < budget-under {
+						n++
+					}
+					c.nodes[0].publish(t, key, prefix+strings.Repeat("x", n))
+				}
+				c.waitConverged(5 * time.Second)
+				waitFor(t, 60*time.Second, func() bool {
+					for _, nd := range c.nodes {
+						if nd.g.QueueLen() != 0 {
+							return false
+						}
+					}
+					return true
+				}, func() string { return fmt.Sprintf("budget %d; queues stuck:%s", budget, c.describe()) })
+			})
+		})
+	}
 }
