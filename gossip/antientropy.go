@@ -186,9 +186,9 @@ func (g *Gossip) onDigests(from Origin, m digestsMsg) {
 }
 
 // onWant sends the requested keys' state, from a sender goroutine.
-func (g *Gossip) onWant(from Origin, keys []string) {
+func (g *Gossip) onWant(from Origin, keys keyList) {
 	to := g.member(from.Name)
-	if to == nil || len(keys) == 0 {
+	if to == nil || keys.Len() == 0 {
 		return
 	}
 	g.queueSend(sendJob{to: []*memberlist.Node{to}, typ: MsgState, keys: keys})

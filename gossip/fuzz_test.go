@@ -3,6 +3,7 @@ package gossip
 import (
 	"bytes"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 )
@@ -110,40 +111,49 @@ func FuzzDecodeDigests(f *testing.F) {
 }
 
 func FuzzDecodeWant(f *testing.F) {
+	addSeeds(f, body(appendWant(nil, testOrigin, []string{"a", "bb", "ccc"})))
 	addSeeds(f, body(appendWant(nil, testOrigin, []string{"a", "", "ccc"})))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		keys, err := decodeWant(bodyReader(b))
+		l, err := decodeWant(bodyReader(b))
 		if err != nil {
 			return
 		}
-		if len(keys) > len(b) {
-			t.Fatalf("%d keys from %d bytes", len(keys), len(b))
+		keys := slices.Collect(l.All())
+		if len(keys) != l.Len() || len(keys) > len(b)/minKeySize {
+			t.Fatalf("%d keys (Len %d) from %d bytes", len(keys), l.Len(), len(b))
+		}
+		if slices.Contains(keys, "") {
+			t.Fatal("decoded an empty key")
 		}
 		got, err := decodeWant(bodyReader(body(appendWant(nil, testOrigin, keys))))
-		if err != nil || !reflect.DeepEqual(got, keys) {
-			t.Fatalf("round trip: %q %v, want %q", got, err, keys)
+		if err != nil || !slices.Equal(slices.Collect(got.All()), keys) {
+			t.Fatalf("round trip: %v, want %q", err, keys)
 		}
 	})
 }
 
 func FuzzDecodeState(f *testing.F) {
 	addSeeds(f, body(appendState(nil, testOrigin, []entry{{"a", []byte{1}}, {"b", nil}})))
+	addSeeds(f, body(appendState(nil, testOrigin, []entry{{"", []byte{1}}})))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		es, err := decodeState(bodyReader(b))
+		l, err := decodeState(bodyReader(b))
 		if err != nil {
 			return
 		}
-		if len(es) > len(b)/2 {
-			t.Fatalf("%d entries from %d bytes", len(es), len(b))
+		es := slices.Collect(l.All())
+		if len(es) != l.Len() || len(es) > len(b)/minEntrySize {
+			t.Fatalf("%d entries (Len %d) from %d bytes", len(es), l.Len(), len(b))
 		}
 		got, err := decodeState(bodyReader(body(appendState(nil, testOrigin, es))))
-		if err != nil || len(got) != len(es) {
-			t.Fatalf("round trip: %d entries %v, want %d", len(got), err, len(es))
+		if err != nil || got.Len() != len(es) {
+			t.Fatalf("round trip: %d entries %v, want %d", got.Len(), err, len(es))
 		}
-		for i := range es {
-			if got[i].Key != es[i].Key || !bytes.Equal(got[i].Blob, es[i].Blob) {
-				t.Fatalf("entry %d: %+v, want %+v", i, got[i], es[i])
+		i := 0
+		for e := range got.All() {
+			if e.Key == "" || e.Key != es[i].Key || !bytes.Equal(e.Blob, es[i].Blob) {
+				t.Fatalf("entry %d: %+v, want %+v", i, e, es[i])
 			}
+			i++
 		}
 	})
 }

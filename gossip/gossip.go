@@ -424,7 +424,7 @@ func (g *Gossip) handle(h header, r *reader, reassembled bool) error {
 		if err != nil {
 			return err
 		}
-		for _, e := range entries {
+		for e := range entries.All() {
 			delete(g.wants, e.Key)
 			g.stats.keysRecv.Add(1)
 			g.merge(h.From, e)

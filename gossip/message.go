@@ -3,6 +3,7 @@ package gossip
 import (
 	"encoding/binary"
 	"fmt"
+	"iter"
 )
 
 // Wire format. Every message starts with the same header:
@@ -16,7 +17,10 @@ import (
 // Fixed-width numbers (digests, transfer ids) are 8 bytes big-endian; lengths
 // and counts are uvarints. The layout is hand-written rather than msgpack so
 // that every length is checked against the bytes that remain before anything
-// is allocated: a peer's bytes never cost more memory than their own length.
+// is allocated: a peer's bytes never cost more memory than a small multiple
+// of their own length. Lists are walked and checked before any slice is
+// made for them, and the long ones (wants, states) are never copied into
+// slices at all: they are read in place, one element at a time.
 
 // ProtocolVersion is the version byte of every message. It is part of the
 // protocol: change it only with a migration plan.
@@ -297,13 +301,18 @@ func (r *reader) byte(what string) (byte, error) {
 	return c, nil
 }
 
-func (r *reader) uvarint(what string) (uint64, error) {
+func (r *reader) uvarint(what string) (uint64, error) { return r.uvarintOf(what, "") }
+
+// uvarintOf reads a uvarint named what+suffix in errors. The name is only
+// built on error: concatenating it on every call would allocate per list
+// element.
+func (r *reader) uvarintOf(what, suffix string) (uint64, error) {
 	v, n := binary.Uvarint(r.b[r.off:])
 	if n == 0 {
-		return 0, r.errf("%s: truncated at byte %d", what, r.off)
+		return 0, r.errf("%s%s: truncated at byte %d", what, suffix, r.off)
 	}
 	if n < 0 {
-		return 0, r.errf("%s: varint overflows 64 bits at byte %d", what, r.off)
+		return 0, r.errf("%s%s: varint overflows 64 bits at byte %d", what, suffix, r.off)
 	}
 	r.off += n
 	return v, nil
@@ -321,7 +330,7 @@ func (r *reader) u64(what string) (uint64, error) {
 // bytes returns a length-prefixed byte string, at most max long, as a
 // sub-slice of the input (no copy).
 func (r *reader) bytes(what string, max int) ([]byte, error) {
-	n, err := r.uvarint(what + " length")
+	n, err := r.uvarintOf(what, " length")
 	if err != nil {
 		return nil, err
 	}
@@ -345,7 +354,7 @@ func (r *reader) string(what string, max int) (string, error) {
 // that many elements of at least minSize bytes each, before the caller
 // allocates a slice of that length.
 func (r *reader) count(what string, minSize int) (int, error) {
-	n, err := r.uvarint(what + " count")
+	n, err := r.uvarintOf(what, " count")
 	if err != nil {
 		return 0, err
 	}
@@ -435,54 +444,134 @@ func decodeDigests(r *reader) (digestsMsg, error) {
 		m.Scope = new(bucketSet)
 		r.off += copy(m.Scope[:], r.b[r.off:])
 	}
-	n, err := r.count("digests", 1+8)
+	n, err := r.count("digests", minDigestSize)
 	if err != nil {
 		return m, err
 	}
+	// Walk the list before allocating, so the slice is as long as the
+	// entries actually sent, not as the count claims.
+	start := r.off
+	for i := range n {
+		if err := r.skipKey("digest key", i); err != nil {
+			return m, err
+		}
+		if _, err := r.u64("digest"); err != nil {
+			return m, err
+		}
+	}
+	if err := r.end("digests"); err != nil {
+		return m, err
+	}
+	r.off = start
 	m.Keys = make([]KeyDigest, n)
 	for i := range m.Keys {
-		if m.Keys[i].Key, err = r.string("digest key", maxKeyLen); err != nil {
-			return m, err
-		}
-		if m.Keys[i].Digest, err = r.u64("digest"); err != nil {
-			return m, err
-		}
+		m.Keys[i].Key, _ = r.string("digest key", maxKeyLen)
+		m.Keys[i].Digest, _ = r.u64("digest")
 	}
-	return m, r.end("digests")
+	return m, nil
 }
 
-func decodeWant(r *reader) ([]string, error) {
-	n, err := r.count("want", 1)
+// Smallest encodings of list elements: a key is never empty, so it takes a
+// length byte and at least one byte.
+const (
+	minKeySize    = 2
+	minDigestSize = minKeySize + 8
+	minEntrySize  = minKeySize + 1 // key and an empty blob's length
+)
+
+// skipKey checks the i'th non-empty key of a list and steps over it
+// without allocating.
+func (r *reader) skipKey(what string, i int) error {
+	k, err := r.bytes(what, maxKeyLen)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	keys := make([]string, n)
-	for i := range keys {
-		if keys[i], err = r.string("want key", maxKeyLen); err != nil {
-			return nil, err
-		}
+	if len(k) == 0 {
+		return r.errf("%s %d: empty", what, i)
 	}
-	return keys, r.end("want")
+	return nil
 }
 
-func decodeState(r *reader) ([]entry, error) {
-	n, err := r.count("state", 2)
+// keyList is the validated body of a MsgWant: n keys, each a uvarint length
+// and bytes. Keys are copied out one at a time by All, so a long list costs
+// no memory beyond the message that carries it.
+type keyList struct {
+	b []byte
+	n int
+}
+
+// Len returns the number of keys.
+func (l keyList) Len() int { return l.n }
+
+// All yields the keys in order.
+func (l keyList) All() iter.Seq[string] {
+	return func(yield func(string) bool) {
+		r := &reader{b: l.b}
+		for range l.n {
+			k, _ := r.string("want key", maxKeyLen)
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+func decodeWant(r *reader) (keyList, error) {
+	n, err := r.count("want", minKeySize)
 	if err != nil {
-		return nil, err
+		return keyList{}, err
 	}
-	entries := make([]entry, n)
-	for i := range entries {
-		if entries[i].Key, err = r.string("state key", maxKeyLen); err != nil {
-			return nil, err
-		}
-		if entries[i].Key == "" {
-			return nil, r.errf("state key %d: empty", i)
-		}
-		if entries[i].Blob, err = r.bytes("state blob", r.remaining()); err != nil {
-			return nil, err
+	start := r.off
+	for i := range n {
+		if err := r.skipKey("want key", i); err != nil {
+			return keyList{}, err
 		}
 	}
-	return entries, r.end("state")
+	return keyList{b: r.b[start:r.off:r.off], n: n}, r.end("want")
+}
+
+// stateList is the validated body of a MsgState: n entries, each a key and
+// a blob. All yields them one at a time; blobs are sub-slices of the
+// message, so a long list costs no memory beyond the message and one key
+// at a time.
+type stateList struct {
+	b []byte
+	n int
+}
+
+// Len returns the number of entries.
+func (l stateList) Len() int { return l.n }
+
+// All yields the entries in order.
+func (l stateList) All() iter.Seq[entry] {
+	return func(yield func(entry) bool) {
+		r := &reader{b: l.b}
+		for range l.n {
+			var e entry
+			e.Key, _ = r.string("state key", maxKeyLen)
+			e.Blob, _ = r.bytes("state blob", r.remaining())
+			if !yield(e) {
+				return
+			}
+		}
+	}
+}
+
+func decodeState(r *reader) (stateList, error) {
+	n, err := r.count("state", minEntrySize)
+	if err != nil {
+		return stateList{}, err
+	}
+	start := r.off
+	for i := range n {
+		if err := r.skipKey("state key", i); err != nil {
+			return stateList{}, err
+		}
+		if _, err := r.bytes("state blob", r.remaining()); err != nil {
+			return stateList{}, err
+		}
+	}
+	return stateList{b: r.b[start:r.off:r.off], n: n}, r.end("state")
 }
 
 func decodeChunk(r *reader) (chunkMsg, error) {

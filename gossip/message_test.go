@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -69,8 +70,8 @@ func TestRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := decodeState(r)
-		if err != nil || !reflect.DeepEqual(got, want) {
+		l, err := decodeState(r)
+		if got := slices.Collect(l.All()); err != nil || !reflect.DeepEqual(got, want) {
 			t.Fatalf("got %d entries, %v", len(got), err)
 		}
 	})
@@ -115,6 +116,9 @@ func TestDecodeRejects(t *testing.T) {
 		{"buckets long", append(hdr(MsgBuckets), make([]byte, numBuckets*8+1)...)},
 		{"want huge count", append(hdr(MsgWant), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f)},
 		{"state huge count", append(hdr(MsgState), 0xff, 0xff, 0xff, 0xff, 0x0f)},
+		{"state empty key", append(hdr(MsgState), 1, 0, 0)},
+		{"want empty key", append(hdr(MsgWant), 2, 1, 'a', 0)},
+		{"digests empty key", append(hdr(MsgDigests), 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0)},
 		{"chunk zero total", append(hdr(MsgChunk), 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 1, 0)},
 		{"chunk seq past total", append(hdr(MsgChunk), 0, 0, 0, 0, 0, 0, 0, 1, 2, 2, 1, 0)},
 		{"chunk data over size", append(hdr(MsgChunk), 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 1, 2, 1, 1)},

@@ -7,13 +7,14 @@ import (
 )
 
 // sendJob is one reliable (stream) send to one or more peers. Either msg is
-// set, or keys: the sender then encodes those keys' state itself, so that a
-// large state is only in memory while it is being sent.
+// set, or keys (a received MsgWant's list): the sender then encodes those
+// keys' state itself, so that a large state is only in memory while it is
+// being sent.
 type sendJob struct {
 	to   []*memberlist.Node
 	typ  MsgType
 	msg  []byte
-	keys []string
+	keys keyList
 }
 
 // queueSend hands a job to the sender goroutines, dropping it (counted) if
@@ -45,7 +46,7 @@ func (g *Gossip) sender(q <-chan sendJob) {
 				if g.isClosed() {
 					break
 				}
-				if j.keys != nil {
+				if j.keys.Len() > 0 {
 					g.sendKeys(to, j.keys)
 				} else {
 					g.sendReliable(to, j.typ, j.msg)
@@ -81,7 +82,7 @@ func (g *Gossip) sendStream(to *memberlist.Node, t MsgType, msg []byte) bool {
 // sendKeys sends the full state of keys to a peer, batching small keys into
 // MsgState messages of about ChunkSize and sending each larger key alone
 // (chunked). Unknown keys are skipped.
-func (g *Gossip) sendKeys(to *memberlist.Node, keys []string) {
+func (g *Gossip) sendKeys(to *memberlist.Node, keys keyList) {
 	var batch []entry
 	size := 0
 	flush := func() bool {
@@ -95,7 +96,7 @@ func (g *Gossip) sendKeys(to *memberlist.Node, keys []string) {
 		batch, size = batch[:0], 0
 		return ok
 	}
-	for _, k := range keys {
+	for k := range keys.All() {
 		if g.isClosed() {
 			return
 		}
