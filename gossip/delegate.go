@@ -100,7 +100,7 @@ func (e *eventDelegate) NotifyJoin(n *memberlist.Node) {
 	if n.Name == g.cfg.Origin.Name {
 		return
 	}
-	g.peers.seen(n.Name, n.Address())
+	g.peers.seen(n.Name, n.Address(), toMember(n).Epoch)
 	g.requestRound(n.Name)
 }
 
@@ -116,6 +116,6 @@ func (e *eventDelegate) NotifyUpdate(n *memberlist.Node) {
 	g := (*Gossip)(e)
 	g.table.put(n)
 	if n.Name != g.cfg.Origin.Name {
-		g.peers.seen(n.Name, n.Address())
+		g.peers.seen(n.Name, n.Address(), toMember(n).Epoch)
 	}
 }

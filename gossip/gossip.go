@@ -433,7 +433,9 @@ func (g *Gossip) handle(h header, r *reader, reassembled bool) error {
 		if err := r.end("leave"); err != nil {
 			return err
 		}
-		g.peers.forget(h.From.Name)
+		if !g.peers.forget(h.From) {
+			g.log.Debug("ignored leave of another epoch", "from", h.From.Name, "epoch", h.From.Epoch)
+		}
 	case MsgChunk:
 		if reassembled {
 			return fmt.Errorf("%w: chunk inside a chunked message", ErrDecode)

@@ -12,8 +12,14 @@ import (
 // that lasts longer never heals by itself.
 type peerBook struct {
 	mu      sync.Mutex
-	seeds   []string          // guarded by mu
-	members map[string]string // guarded by mu; name -> host:port
+	seeds   []string              // guarded by mu
+	members map[string]peerRecord // guarded by mu; by name
+}
+
+// peerRecord is a member's last address and the epoch it announced there.
+type peerRecord struct {
+	addr  string // host:port
+	epoch uint64
 }
 
 func (p *peerBook) addSeeds(addrs []string) {
@@ -30,20 +36,26 @@ func (p *peerBook) addSeeds(addrs []string) {
 	}
 }
 
-func (p *peerBook) seen(name, addr string) {
+func (p *peerBook) seen(name, addr string, epoch uint64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.members == nil {
-		p.members = make(map[string]string)
+		p.members = make(map[string]peerRecord)
 	}
-	p.members[name] = addr
+	p.members[name] = peerRecord{addr: addr, epoch: epoch}
 }
 
-// forget drops a member that left for good.
-func (p *peerBook) forget(name string) {
+// forget drops a member that left for good, if it is still the incarnation
+// that said so: a leave that arrives late, after the member restarted with a
+// new epoch, must not stop us from rejoining the new one.
+func (p *peerBook) forget(from Origin) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	delete(p.members, name)
+	if rec, ok := p.members[from.Name]; ok && rec.epoch == from.Epoch {
+		delete(p.members, from.Name)
+		return true
+	}
+	return false
 }
 
 // missing returns join addresses ("name/host:port") of members seen but not
@@ -52,9 +64,9 @@ func (p *peerBook) missing(alive map[string]bool, self string) []string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var addrs []string
-	for name, addr := range p.members {
+	for name, rec := range p.members {
 		if !alive[name] && name != self {
-			addrs = append(addrs, name+"/"+addr)
+			addrs = append(addrs, name+"/"+rec.addr)
 		}
 	}
 	// memberlist tries addresses one after another, each up to TCPTimeout:
