@@ -15,6 +15,11 @@ var (
 	ErrEmptyKey = errors.New("gossip: empty key")
 	// ErrNoPeers reports a Join that reached no peer.
 	ErrNoPeers = errors.New("gossip: no peer reached")
+	// ErrReplicaClosed is for Replica implementations: a Merge refused
+	// because the replica is shutting down should return an error that
+	// matches it (errors.Is), and gossip drops the blob quietly instead of
+	// counting and logging a merge error.
+	ErrReplicaClosed = errors.New("gossip: replica closed")
 
 	// ErrDecode is wrapped by every error about bytes received from a peer.
 	ErrDecode = errors.New("gossip: bad message")

@@ -2,6 +2,7 @@ package gossip
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -84,14 +85,7 @@ func New(cfg Config, r Replica) (*Gossip, error) {
 	if g.budget < 64 {
 		return nil, fmt.Errorf("%w: UDPBufferSize %d leaves no room for messages", ErrConfig, mc.UDPBufferSize)
 	}
-	g.bq = &broadcastQueue{r: r, origin: cfg.Origin, budget: g.budget, stats: &g.stats}
-	g.bq.q.RetransmitMult = mc.RetransmitMult
-	g.bq.q.NumNodes = func() int {
-		if ml := g.mlp.Load(); ml != nil {
-			return ml.NumMembers()
-		}
-		return 1
-	}
+	g.bq = g.newBroadcastQueue(mc.RetransmitMult)
 	g.peers.addSeeds(cfg.Join)
 
 	ml, err := memberlist.Create(mc)
@@ -145,6 +139,17 @@ func packetBudget(mc *memberlist.Config) int {
 		}
 	}
 	return n - budgetSlack
+}
+
+// newBroadcastQueue returns the broadcast queue. Its retransmit limit
+// counts members in our own table: memberlist asks for broadcasts once per
+// gossip packet, and Memberlist.NumMembers would take memberlist's node lock
+// every time.
+func (g *Gossip) newBroadcastQueue(retransmitMult int) *broadcastQueue {
+	bq := &broadcastQueue{r: g.r, origin: g.cfg.Origin, budget: g.budget, stats: &g.stats}
+	bq.q.RetransmitMult = retransmitMult
+	bq.q.NumNodes = func() int { return max(1, g.table.len()) }
+	return bq
 }
 
 // Origin returns this node's identity.
@@ -472,6 +477,11 @@ func (g *Gossip) handle(h header, r *reader, reassembled bool) error {
 // merge merges one blob and reports whether it changed local state.
 func (g *Gossip) merge(from Origin, e entry) bool {
 	changed, err := g.r.Merge(e.Key, e.Blob)
+	if err != nil && (errors.Is(err, ErrReplicaClosed) || g.isClosed()) {
+		// Shutting down: the replica refuses merges, and nothing is wrong.
+		g.log.Debug("merge refused while closing", "from", from.Name, "key", e.Key, "err", err)
+		return false
+	}
 	if err != nil {
 		g.stats.mergeErrors.Add(1)
 		g.log.Warn("merge failed", "from", from.Name, "key", e.Key, "bytes", len(e.Blob), "err", err)

@@ -43,6 +43,13 @@ func (mt *memberTable) get(name string) *memberlist.Node {
 	return mt.nodes[name]
 }
 
+// len returns the number of members.
+func (mt *memberTable) len() int {
+	mt.mu.Lock()
+	defer mt.mu.Unlock()
+	return len(mt.nodes)
+}
+
 // all returns the members, sorted by name.
 func (mt *memberTable) all() []*memberlist.Node {
 	mt.mu.Lock()

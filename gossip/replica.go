@@ -31,7 +31,8 @@ type Replica interface {
 	// reports whether local state changed. A blob that changed nothing is
 	// not forwarded: novelty is what stops re-gossip. A blob that fails to
 	// decode, or whose type does not match the key's, returns an error and
-	// changes nothing.
+	// changes nothing. A replica that is shutting down returns an error
+	// matching ErrReplicaClosed; gossip drops those quietly.
 	Merge(key string, blob []byte) (changed bool, err error)
 
 	// Join joins two blobs for key into one that covers both (the lattice
