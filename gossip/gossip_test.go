@@ -13,9 +13,12 @@ import (
 	"github.com/converge-crdt/converge/gossip/gossiptest"
 )
 
+// TestConcurrentPublishesConverge checks the fast path: pushes and
+// broadcasts alone converge concurrent publishes. Anti-entropy rounds are
+// an hour apart, so they cannot repair what the fast path misses.
 func TestConcurrentPublishesConverge(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		c := newCluster(t, 5, true, nil)
+		c := newCluster(t, 5, true, func(cfg *gossip.Config) { cfg.AntiEntropyInterval = time.Hour })
 		var wg sync.WaitGroup
 		for i, nd := range c.nodes {
 			wg.Go(func() {
@@ -34,6 +37,9 @@ func TestConcurrentPublishesConverge(t *testing.T) {
 			}
 			if total != 100 {
 				t.Errorf("%s holds %d elements, want 100", nd.name, total)
+			}
+			if st := nd.g.Stats(); st.KeysReceived != 0 || st.Merged < 80 {
+				t.Errorf("%s: %d keys by anti-entropy, %d merges; want 0 and >= 80 (the others' elements)", nd.name, st.KeysReceived, st.Merged)
 			}
 		}
 	})
