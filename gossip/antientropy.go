@@ -33,15 +33,24 @@ type want struct {
 	until time.Time
 }
 
-// extendWants gives the keys requested from peer more time while its chunks
-// keep arriving: a large state can take longer than wantTTL to arrive, and
-// asking another peer for it would only send it twice.
-func (g *Gossip) extendWants(peer string) {
-	until := time.Now().Add(g.wantTTL())
-	for k, w := range g.wants {
-		if w.peer == peer {
-			g.wants[k] = want{peer: peer, until: until}
-		}
+// extendWant gives a key requested from peer more time while the chunked
+// transfer delivering it keeps progressing: a large state can take longer
+// than wantTTL to arrive, and asking another peer for it would only send it
+// twice. Only the transfer's own key is extended (other keys requested from
+// the same peer are asked elsewhere when their time is up), and never past
+// the transfer's deadline, so a peer that drips chunks cannot keep a key
+// from being requested from someone else.
+func (g *Gossip) extendWant(peer string, p progress, now time.Time) {
+	w, ok := g.wants[p.key]
+	if p.key == "" || !ok || w.peer != peer {
+		return
+	}
+	until := now.Add(g.wantTTL())
+	if p.deadline.Before(until) {
+		until = p.deadline
+	}
+	if until.After(w.until) {
+		g.wants[p.key] = want{peer: peer, until: until}
 	}
 }
 

@@ -31,8 +31,13 @@ func splitMessage(from Origin, id uint64, msg []byte, chunkSize int) [][]byte {
 	return out
 }
 
-// maxTransfers bounds the number of concurrent incomplete transfers.
-const maxTransfers = 256
+// maxTransfers bounds the number of concurrent incomplete transfers, and
+// maxTransfersPerOrigin those from one sender, so that one peer cannot take
+// every slot.
+const (
+	maxTransfers          = 256
+	maxTransfersPerOrigin = 8
+)
 
 // transferKey names a transfer: ids are only unique per sender.
 type transferKey struct {
@@ -42,24 +47,29 @@ type transferKey struct {
 
 // transfer is one message being reassembled.
 type transfer struct {
-	size  uint64
-	total uint32
-	parts map[uint32][]byte
-	have  uint64 // bytes in parts
-	last  time.Time
+	size     uint64
+	total    uint32
+	parts    map[uint32][]byte
+	have     uint64    // bytes in parts
+	deadline time.Time // start + timeout; dropped after, however it progresses
+	// key is the first key of a chunked MsgState, read from chunk 0 ("" if
+	// not known yet, or not a state): the key this transfer is delivering.
+	key string
 }
 
 // reassembler collects chunks. It is owned by the worker goroutine and needs
 // no lock. Memory is bounded: a transfer's size must be within maxBlob, the
 // bytes held by all transfers within maxBytes, and nothing is allocated for
-// a transfer beyond the chunk bytes actually received.
+// a transfer beyond the chunk bytes actually received. Time is bounded too:
+// a transfer must complete within timeout of its first chunk.
 type reassembler struct {
 	maxBlob  uint64
 	maxBytes uint64
 	timeout  time.Duration
 
 	transfers map[transferKey]*transfer
-	held      uint64 // bytes in all transfers
+	perOrigin map[string]int // incomplete transfers by sender name
+	held      uint64         // bytes in all transfers
 }
 
 func newReassembler(maxBlob int, maxBytes int64, timeout time.Duration) *reassembler {
@@ -68,7 +78,41 @@ func newReassembler(maxBlob int, maxBytes int64, timeout time.Duration) *reassem
 		maxBytes:  uint64(maxBytes),
 		timeout:   timeout,
 		transfers: make(map[transferKey]*transfer),
+		perOrigin: make(map[string]int),
 	}
+}
+
+// progress describes an incomplete transfer after a chunk: which key it
+// delivers ("" if unknown) and when it will be dropped.
+type progress struct {
+	key      string
+	deadline time.Time
+}
+
+// inProgress returns the state of from's transfer id, if it is incomplete.
+func (ra *reassembler) inProgress(from Origin, id uint64) (progress, bool) {
+	t := ra.transfers[transferKey{from, id}]
+	if t == nil {
+		return progress{}, false
+	}
+	return progress{key: t.key, deadline: t.deadline}, true
+}
+
+// firstStateKey returns the first key of a MsgState from the first chunk of
+// the message, or "" if the chunk does not hold it whole.
+func firstStateKey(data []byte) string {
+	h, r, err := decodeHeader(data)
+	if err != nil || h.Type != MsgState {
+		return ""
+	}
+	if _, err := r.uvarint("state count"); err != nil {
+		return ""
+	}
+	k, err := r.bytes("state key", maxKeyLen)
+	if err != nil {
+		return ""
+	}
+	return string(k)
 }
 
 // add records one chunk. It returns the whole message when c completes it,
@@ -85,15 +129,20 @@ func (ra *reassembler) add(from Origin, c chunkMsg, now time.Time) ([]byte, erro
 			return nil, fmt.Errorf("%w: %d chunks for %d bytes", ErrDecode, c.Total, c.Size)
 		case len(ra.transfers) >= maxTransfers:
 			return nil, fmt.Errorf("%w: %d transfers in progress", ErrTooLarge, len(ra.transfers))
+		case ra.perOrigin[from.Name] >= maxTransfersPerOrigin:
+			return nil, fmt.Errorf("%w: %d transfers in progress from %s", ErrTooLarge, ra.perOrigin[from.Name], from.Name)
 		}
-		t = &transfer{size: c.Size, total: c.Total, parts: make(map[uint32][]byte)}
+		t = &transfer{size: c.Size, total: c.Total, parts: make(map[uint32][]byte), deadline: now.Add(ra.timeout)}
 		ra.transfers[k] = t
+		ra.perOrigin[from.Name]++
 	}
 	fail := func(err error) ([]byte, error) {
 		ra.drop(k)
 		return nil, err
 	}
 	switch {
+	case now.After(t.deadline):
+		return fail(fmt.Errorf("%w: transfer not complete within %v", ErrTooLarge, ra.timeout))
 	case c.Size != t.size || c.Total != t.total:
 		return fail(fmt.Errorf("%w: chunk %d/%d size %d disagrees with transfer %d/%d", ErrDecode, c.Seq, c.Total, c.Size, t.total, t.size))
 	case t.parts[c.Seq] != nil:
@@ -108,7 +157,9 @@ func (ra *reassembler) add(from Origin, c chunkMsg, now time.Time) ([]byte, erro
 	t.parts[c.Seq] = c.Data
 	t.have += uint64(len(c.Data))
 	ra.held += uint64(len(c.Data))
-	t.last = now
+	if c.Seq == 0 {
+		t.key = firstStateKey(c.Data)
+	}
 	if uint32(len(t.parts)) < t.total {
 		return nil, nil
 	}
@@ -127,15 +178,19 @@ func (ra *reassembler) drop(k transferKey) {
 	if t := ra.transfers[k]; t != nil {
 		ra.held -= t.have
 		delete(ra.transfers, k)
+		if ra.perOrigin[k.from.Name]--; ra.perOrigin[k.from.Name] <= 0 {
+			delete(ra.perOrigin, k.from.Name)
+		}
 	}
 }
 
-// expire drops transfers idle for longer than the timeout and returns how
-// many it dropped.
+// expire drops transfers that did not complete within the timeout of their
+// first chunk, however recently a chunk came (a peer dripping chunks must
+// not hold a slot forever), and returns how many it dropped.
 func (ra *reassembler) expire(now time.Time) int {
 	n := 0
 	for k, t := range ra.transfers {
-		if now.Sub(t.last) > ra.timeout {
+		if now.After(t.deadline) {
 			ra.drop(k)
 			n++
 		}

@@ -3,6 +3,7 @@ package gossip
 import (
 	"bytes"
 	"errors"
+	"log/slog"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -116,4 +117,106 @@ func TestReassemblyLimits(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestTransfersPerOriginAreCapped: one sender cannot hold more than
+// maxTransfersPerOrigin incomplete transfers, whatever the global room;
+// others still get theirs, and a finished transfer frees its slot.
+func TestTransfersPerOriginAreCapped(t *testing.T) {
+	msg := make([]byte, 5000)
+	now := time.Now()
+	ra := newReassembler(1<<20, 1<<30, time.Minute)
+	first := func(from Origin, id uint64) chunkMsg {
+		return decodeChunks(t, splitMessage(from, id, msg, 1024))[0]
+	}
+	hog := Origin{Name: "hog", Epoch: 1}
+	for id := range uint64(maxTransfersPerOrigin) {
+		if _, err := ra.add(hog, first(hog, id), now); err != nil {
+			t.Fatalf("transfer %d: %v", id, err)
+		}
+	}
+	if _, err := ra.add(hog, first(hog, 99), now); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("transfer %d from one sender: %v, want ErrTooLarge", maxTransfersPerOrigin+1, err)
+	}
+	other := Origin{Name: "other", Epoch: 1}
+	if _, err := ra.add(other, first(other, 99), now); err != nil {
+		t.Fatalf("another sender's transfer refused: %v", err)
+	}
+	// Completing one of the hog's transfers frees a slot.
+	for _, c := range decodeChunks(t, splitMessage(hog, 0, msg, 1024))[1:] {
+		if _, err := ra.add(hog, c, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := ra.add(hog, first(hog, 99), now); err != nil {
+		t.Fatalf("slot not freed by a completed transfer: %v", err)
+	}
+}
+
+// TestTransferDeadlineIsAbsolute: a transfer whose chunks keep trickling in
+// is still dropped once the timeout has passed since its first chunk.
+func TestTransferDeadlineIsAbsolute(t *testing.T) {
+	chunks := decodeChunks(t, splitMessage(testOrigin, 1, make([]byte, 5000), 1024))
+	start := time.Now()
+	ra := newReassembler(1<<20, 1<<20, time.Minute)
+	for i, c := range chunks[:3] {
+		at := start.Add(time.Duration(i) * 25 * time.Second)
+		if _, err := ra.add(testOrigin, c, at); err != nil {
+			t.Fatal(err)
+		}
+		if n := ra.expire(at); n != 0 {
+			t.Fatalf("dropped at %v, before its deadline", at.Sub(start))
+		}
+	}
+	// The last chunk came 11 s ago, the first 61 s ago.
+	if n := ra.expire(start.Add(61 * time.Second)); n != 1 || ra.held != 0 {
+		t.Fatalf("expired %d holding %d; want the trickling transfer dropped", n, ra.held)
+	}
+	// A chunk after the deadline, before expire runs, is refused too.
+	for _, c := range chunks[:2] {
+		_, err := ra.add(testOrigin, c, start.Add(time.Duration(c.Seq)*61*time.Second))
+		if c.Seq == 1 && !errors.Is(err, ErrTooLarge) {
+			t.Fatalf("chunk after the deadline: %v, want ErrTooLarge", err)
+		}
+	}
+	if len(ra.transfers) != 0 || ra.held != 0 {
+		t.Fatalf("%d transfers holding %d bytes after the deadline", len(ra.transfers), ra.held)
+	}
+}
+
+// TestChunksExtendOnlyTheirKey: a chunk of a transfer extends the want of
+// the key the transfer delivers, up to the transfer's deadline, and no other
+// key requested from the same peer.
+func TestChunksExtendOnlyTheirKey(t *testing.T) {
+	peer := Origin{Name: "p", Epoch: 1}
+	g := &Gossip{
+		cfg:   Config{AntiEntropyInterval: time.Second, TransferTimeout: 2 * time.Second, MaxBlob: 1 << 20},
+		log:   slog.New(slog.DiscardHandler),
+		reasm: newReassembler(1<<20, 1<<20, 2*time.Second),
+		wants: make(map[string]want),
+		done:  make(chan struct{}),
+	}
+	now := time.Now()
+	soon := now.Add(500 * time.Millisecond)
+	g.wants["big"] = want{peer: peer.Name, until: soon}
+	g.wants["small"] = want{peer: peer.Name, until: soon}
+	state := appendState(nil, peer, []entry{{Key: "big", Blob: make([]byte, 5000)}})
+	chunk := splitMessage(peer, 7, state, 1024)[0]
+	h, r, err := decodeHeader(chunk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.handle(h, r, false); err != nil {
+		t.Fatal(err)
+	}
+	p, ok := g.reasm.inProgress(peer, 7)
+	if !ok || p.key != "big" {
+		t.Fatalf("transfer in progress %v, key %q; want key big", ok, p.key)
+	}
+	if w := g.wants["big"]; !w.until.After(soon) || w.until.After(p.deadline) {
+		t.Errorf("big wanted until %v; want extended, but not past the transfer deadline %v", w.until.Sub(now), p.deadline.Sub(now))
+	}
+	if w := g.wants["small"]; !w.until.Equal(soon) {
+		t.Errorf("small wanted until %v; a transfer of another key extended it", w.until.Sub(now))
+	}
 }

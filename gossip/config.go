@@ -108,9 +108,10 @@ type Config struct {
 	// memberlist's 20 MiB stream limit.
 	ChunkSize int
 
-	// TransferTimeout drops an incomplete chunked transfer that saw no new
-	// chunk for this long, and lets a key requested from one peer be
-	// requested from another.
+	// TransferTimeout drops a chunked transfer that did not complete this
+	// long after its first chunk, however its chunks keep coming, and then
+	// lets the key it was delivering be requested from another peer. It
+	// must allow the largest state (MaxBlob) to cross the slowest link.
 	TransferTimeout time.Duration
 
 	// LeaveTimeout bounds how long Close waits for the leave message to be

@@ -449,13 +449,16 @@ func (g *Gossip) handle(h header, r *reader, reassembled bool) error {
 		if err != nil {
 			return err
 		}
-		g.extendWants(h.From.Name)
-		msg, err := g.reasm.add(h.From, c, time.Now())
+		now := time.Now()
+		msg, err := g.reasm.add(h.From, c, now)
 		if err != nil {
 			g.stats.transfersLost.Add(1)
 			return err
 		}
 		if msg == nil {
+			if p, ok := g.reasm.inProgress(h.From, c.ID); ok {
+				g.extendWant(h.From.Name, p, now)
+			}
 			return nil
 		}
 		g.stats.transfersDone.Add(1)
