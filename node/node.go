@@ -191,31 +191,20 @@ func (n *Node) markDirtyLocked(obj *object) {
 // Order: mutate, encode the delta, commit it (the durability seam), unlock,
 // then wake waiters and watchers and publish the delta. A delta leaves the
 // process only after it is committed.
+//
+// If mutate or the type's encoder (user code for custom types) panics, the
+// lock is released and the panic goes on to the caller; the node stays
+// usable. The object keeps whatever state mutate left and is marked
+// changed, so its digest is recomputed and anti-entropy ships that state
+// (nothing is notified or published for the failed call).
 func (n *Node) update(ctx context.Context, key string, o typeOps, mutate func(v any) (delta any, err error)) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	n.mu.Lock()
-	if n.closed {
-		n.mu.Unlock()
-		return ErrClosed
-	}
-	obj, err := n.objectLocked(key, o)
-	if err != nil {
-		n.mu.Unlock()
+	blob, err := n.applyLocal(key, o, mutate)
+	if blob == nil && err != nil {
 		return err
 	}
-	delta, err := mutate(obj.val)
-	if err != nil {
-		n.mu.Unlock()
-		return err
-	}
-	n.markDirtyLocked(obj)
-	blob, err := o.encode(delta)
-	if err == nil {
-		err = n.commitLocked(key, o.tag(), blob)
-	}
-	n.mu.Unlock()
 	n.metrics.updates.Add(1)
 	n.notify(key)
 	if err != nil {
@@ -225,6 +214,45 @@ func (n *Node) update(ctx context.Context, key string, o typeOps, mutate func(v 
 	}
 	n.publish(key, blob)
 	return nil
+}
+
+// applyLocal is update's locked part: it runs mutate, encodes and commits
+// the delta, and returns it. A nil blob with an error means nothing changed;
+// a non-nil blob with an error means the state changed but the delta could
+// not be encoded or committed. The deferred unlock keeps a panic in user
+// code from leaving the lock held.
+func (n *Node) applyLocal(key string, o typeOps, mutate func(v any) (any, error)) (blob []byte, err error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		return nil, ErrClosed
+	}
+	obj, err := n.objectLocked(key, o)
+	if err != nil {
+		return nil, err
+	}
+	finished := false
+	defer func() {
+		if !finished {
+			// A panic in mutate or encode: the state may be half changed.
+			n.markDirtyLocked(obj)
+		}
+	}()
+	delta, err := mutate(obj.val)
+	if err != nil {
+		finished = true
+		return nil, err
+	}
+	n.markDirtyLocked(obj)
+	blob, err = o.encode(delta)
+	if err == nil {
+		err = n.commitLocked(key, o.tag(), blob)
+	}
+	finished = true
+	if err != nil {
+		return []byte{}, err
+	}
+	return blob, nil
 }
 
 // commitLocked is the durability seam: a store (a later addition, bbolt)
