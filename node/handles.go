@@ -187,7 +187,12 @@ func LWWMap[K comparable, V any](n *Node, key string) (*LWWMapHandle[K, V], erro
 // Key returns the object's name.
 func (h *LWWMapHandle[K, V]) Key() string { return h.key }
 
-// Set writes v under k.
+// Set writes v under k. The write is stamped after k's current entry, even
+// one from a peer whose clock is ahead (the node's clock observes it), so a
+// local write always wins over what this node has seen; if that entry is
+// stamped more than crdt.DefaultMaxSkew ahead of the local wall clock, Set
+// fails with an error wrapping crdt.ErrClockSkew rather than lose the write
+// silently.
 func (h *LWWMapHandle[K, V]) Set(ctx context.Context, k K, v V) error {
 	rk, err := toRaw(k)
 	if err != nil {
@@ -198,19 +203,21 @@ func (h *LWWMapHandle[K, V]) Set(ctx context.Context, k K, v V) error {
 		return err
 	}
 	return h.n.update(ctx, h.key, lwwmapOps, func(m any) (any, error) {
-		return m.(*rawMap).Set(h.n.cfg.replica, h.n.nowLocked(), rk, rv), nil
+		mm := m.(*rawMap)
+		return h.n.lwwWriteLocked(h.key, mm, rk, mm.Set(h.n.cfg.replica, h.n.stampLocked(mm, rk), rk, rv))
 	})
 }
 
 // Delete removes k (a timestamped write: a later Set wins over it, an
-// earlier one loses).
+// earlier one loses). It is stamped like Set, and fails like it.
 func (h *LWWMapHandle[K, V]) Delete(ctx context.Context, k K) error {
 	rk, err := toRaw(k)
 	if err != nil {
 		return err
 	}
 	return h.n.update(ctx, h.key, lwwmapOps, func(m any) (any, error) {
-		return m.(*rawMap).Delete(h.n.cfg.replica, h.n.nowLocked(), rk), nil
+		mm := m.(*rawMap)
+		return h.n.lwwWriteLocked(h.key, mm, rk, mm.Delete(h.n.cfg.replica, h.n.stampLocked(mm, rk), rk))
 	})
 }
 
@@ -267,9 +274,32 @@ func (h *LWWMapHandle[K, V]) Entries() (map[K]V, error) {
 	return out, nil
 }
 
-// nowLocked issues a timestamp for a local LWW-Map write.
-func (n *Node) nowLocked() crdt.HLC {
-	return n.hlc.Now(n.cfg.clock.Now().UnixNano())
+// stampLocked issues a timestamp for a local write of k in m: first the
+// clock observes the stamp of k's current entry (which may come from a peer
+// whose clock is ahead of ours), so the new stamp is later and the local
+// write wins. The merge path observes every received map too (see
+// observeLocked); this covers a wall clock that stepped back since.
+func (n *Node) stampLocked(m *rawMap, k rawValue) crdt.HLC {
+	wall := n.cfg.clock.Now().UnixNano()
+	if ts, _, ok := m.Stamp(k); ok {
+		// An error (the entry is more than MaxSkew ahead of our wall
+		// clock) leaves the clock behind the entry; lwwWriteLocked
+		// reports the lost write.
+		_, _ = n.hlc.Observe(ts, wall)
+	}
+	return n.hlc.Now(wall)
+}
+
+// lwwWriteLocked checks the delta of a local write of k: an empty one means
+// the write lost to the entry already there (stamped too far ahead of our
+// clock to be observed), which is reported instead of silently dropped.
+func (n *Node) lwwWriteLocked(key string, m *rawMap, k rawValue, delta *rawMap) (any, error) {
+	if delta.Equal(crdt.NewLWWMap[rawValue, rawValue]()) {
+		ts, _, _ := m.Stamp(k)
+		return nil, fmt.Errorf("node: map %q: write lost to an entry stamped %v, ahead of the local clock %v: %w",
+			key, ts, n.hlc.Last(), crdt.ErrClockSkew)
+	}
+	return delta, nil
 }
 
 // ObjectHandle is an object of a user-registered type T (see TypeOf).

@@ -64,6 +64,7 @@ type metrics struct {
 	typeMismatches atomic.Uint64
 	unknownTypes   atomic.Uint64
 	publishErrors  atomic.Uint64
+	clockSkews     atomic.Uint64
 }
 
 // Open validates cfg, starts the node and, if cfg has networking, its gossip

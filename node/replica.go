@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/fnv"
+	"time"
 
 	"github.com/converge-crdt/converge/crdt"
 	"github.com/converge-crdt/converge/gossip"
@@ -129,6 +130,10 @@ func (r *replica) Merge(key string, blob []byte) (changed bool, err error) {
 		n.mu.Unlock()
 		return false, ErrClosed
 	}
+	if err := n.observeLocked(key, v); err != nil {
+		n.mu.Unlock()
+		return false, err
+	}
 	obj := n.objects[key]
 	switch {
 	case obj == nil:
@@ -158,6 +163,35 @@ func (r *replica) Merge(key string, blob []byte) (changed bool, err error) {
 	n.metrics.merged.Add(1)
 	n.notify(key)
 	return true, nil
+}
+
+// observeLocked advances the node's hybrid logical clock past every
+// timestamp in v if it is an LWW-Map, so that a later local write to any of
+// its keys is stamped after the entry it replaces (see LWWMapHandle.Set).
+// A map stamped more than crdt.DefaultMaxSkew ahead of our wall clock is
+// refused with an error wrapping crdt.ErrClockSkew, counted (ClockSkews)
+// and logged: accepting it would drag our clock, and every later local
+// write, into the peer's future. The refusal is not final: anti-entropy
+// offers the state again, and once our wall clock is within the skew of
+// the peer's timestamps it is accepted.
+func (n *Node) observeLocked(key string, v any) error {
+	m, ok := v.(*rawMap)
+	if !ok {
+		return nil
+	}
+	stamp := m.MaxStamp()
+	if stamp.IsZero() {
+		return nil
+	}
+	wall := n.cfg.clock.Now().UnixNano()
+	if _, err := n.hlc.Observe(stamp, wall); err != nil {
+		n.metrics.clockSkews.Add(1)
+		n.log.Warn("dropping LWW-Map blob stamped too far ahead of the local clock",
+			"key", key, "stamp", stamp, "local", crdt.HLC{Wall: wall},
+			"ahead", time.Duration(stamp.Wall-wall), "max_skew", crdt.DefaultMaxSkew)
+		return fmt.Errorf("node: key %q: %w", key, err)
+	}
+	return nil
 }
 
 // blobType returns the registered type of blob and checks it against the

@@ -37,6 +37,7 @@ type Counters struct {
 	TypeMismatches uint64 `json:"type_mismatches"` // received blobs of another type than their key
 	UnknownTypes   uint64 `json:"unknown_types"`   // received blobs of an unregistered type
 	PublishErrors  uint64 `json:"publish_errors"`  // deltas the gossip layer refused
+	ClockSkews     uint64 `json:"clock_skews"`     // received LWW-Map blobs stamped too far ahead of our clock
 }
 
 // Counters returns the node's counters.
@@ -51,6 +52,7 @@ func (n *Node) Counters() Counters {
 		TypeMismatches: m.typeMismatches.Load(),
 		UnknownTypes:   m.unknownTypes.Load(),
 		PublishErrors:  m.publishErrors.Load(),
+		ClockSkews:     m.clockSkews.Load(),
 	}
 }
 
