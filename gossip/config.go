@@ -333,3 +333,36 @@ func (w *slogWriter) Write(p []byte) (int, error) {
 }
 
 var _ io.Writer = (*slogWriter)(nil)
+
+// netTransport builds memberlist's default UDP/TCP transport for mc, as
+// memberlist.Create would (memberlist.go, newMemberlist, v0.7.0): gossip
+// wraps it (streamTransport), so it must build it itself. A dynamic port
+// (BindPort 0) is retried a few times, since binding UDP and TCP to the same
+// free port races, and is written back to mc.BindPort and mc.AdvertisePort.
+func netTransport(mc *memberlist.Config) (*memberlist.NetTransport, error) {
+	nc := &memberlist.NetTransportConfig{
+		BindAddrs:    []string{mc.BindAddr},
+		BindPort:     mc.BindPort,
+		Logger:       mc.Logger,
+		MetricLabels: mc.MetricLabels,
+	}
+	tries := 1
+	if mc.BindPort == 0 {
+		tries = 10
+	}
+	var err error
+	for range tries {
+		var nt *memberlist.NetTransport
+		if nt, err = memberlist.NewNetTransport(nc); err == nil {
+			if mc.BindPort == 0 {
+				mc.BindPort = nt.GetAutoBindPort()
+				mc.AdvertisePort = mc.BindPort
+			}
+			return nt, nil
+		}
+		if !strings.Contains(err.Error(), "address already in use") {
+			break
+		}
+	}
+	return nil, fmt.Errorf("gossip: set up network transport: %w", err)
+}

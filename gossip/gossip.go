@@ -26,11 +26,12 @@ type Gossip struct {
 	ml  *memberlist.Memberlist
 	mlp atomic.Pointer[memberlist.Memberlist]
 
-	bq     *broadcastQueue
-	budget int // largest message that fits a gossip packet
-	stats  counters
-	peers  peerBook
-	table  memberTable
+	streams *streamTransport // wraps memberlist's transport; see transport.go
+	bq      *broadcastQueue
+	budget  int // largest message that fits a gossip packet
+	stats   counters
+	peers   peerBook
+	table   memberTable
 
 	inbound      chan inMsg
 	inboundBytes atomic.Int64
@@ -88,8 +89,20 @@ func New(cfg Config, r Replica) (*Gossip, error) {
 	g.bq = g.newBroadcastQueue(mc.RetransmitMult)
 	g.peers.addSeeds(cfg.Join)
 
+	var nt *memberlist.NetTransport
+	if mc.Transport == nil {
+		if nt, err = netTransport(mc); err != nil {
+			return nil, err
+		}
+		mc.Transport = nt
+	}
+	g.streams = &streamTransport{NodeAwareTransport: nodeAware(mc.Transport), stall: mc.TCPTimeout}
+	mc.Transport = g.streams
 	ml, err := memberlist.Create(mc)
 	if err != nil {
+		if nt != nil {
+			_ = nt.Shutdown()
+		}
 		return nil, fmt.Errorf("gossip: start memberlist: %w", err)
 	}
 	g.ml = ml
@@ -162,6 +175,11 @@ func (g *Gossip) PacketBudget() int { return g.budget }
 // Join joins the cluster through addrs ("host:port" or "name/host:port") and
 // returns how many nodes it reached. The addresses are remembered for the
 // rejoin loop. A successful join starts an anti-entropy round at once.
+//
+// Addresses are tried one at a time, each for up to memberlist's
+// TCPTimeout. If ctx ends first, Join returns ctx.Err() at once and the
+// address being tried is the last: the background attempt stops there
+// (and at Close).
 func (g *Gossip) Join(ctx context.Context, addrs ...string) (int, error) {
 	if g.isClosed() {
 		return 0, ErrClosed
@@ -187,8 +205,21 @@ func (g *Gossip) Join(ctx context.Context, addrs ...string) (int, error) {
 	g.mu.Unlock()
 	go func() {
 		defer g.wg.Done()
-		n, err := g.ml.Join(addrs)
-		ch <- result{n, err}
+		var res result
+		for _, a := range addrs {
+			if ctx.Err() != nil || g.isClosed() {
+				break
+			}
+			n, err := g.ml.Join([]string{a})
+			res.n += n
+			if err != nil {
+				res.err = err
+			}
+		}
+		if res.n > 0 {
+			res.err = nil
+		}
+		ch <- res
 	}()
 	select {
 	case <-ctx.Done():
@@ -200,6 +231,9 @@ func (g *Gossip) Join(ctx context.Context, addrs ...string) (int, error) {
 		if res.n == 0 {
 			if res.err == nil {
 				res.err = ErrNoPeers
+			}
+			if err := ctx.Err(); err != nil {
+				return 0, err
 			}
 			return 0, fmt.Errorf("gossip: join %v: %w", addrs, res.err)
 		}
@@ -321,6 +355,12 @@ func (g *Gossip) QueueLen() int { return g.bq.len() }
 // Close leaves the cluster (waiting up to LeaveTimeout for the news to
 // spread), shuts memberlist down and waits for every goroutine gossip
 // started. It is safe to call more than once.
+//
+// Close returns within about LeaveTimeout plus memberlist's TCPTimeout: it
+// closes every stream gossip's goroutines are writing (a peer that stopped
+// reading cannot hold them), and what it may still wait for is one dial or
+// join in progress per goroutine, each bounded by TCPTimeout; senders, the
+// rejoin loop and Join check for Close between peers, addresses and chunks.
 func (g *Gossip) Close() error {
 	var err error
 	g.closeOnce.Do(func() {
@@ -337,6 +377,7 @@ func (g *Gossip) Close() error {
 		if lerr := g.ml.Leave(g.cfg.LeaveTimeout); lerr != nil {
 			g.log.Debug("leave", "err", lerr)
 		}
+		g.streams.closeStreams()
 		err = g.ml.Shutdown()
 		g.wg.Wait()
 	})
