@@ -58,7 +58,8 @@ type Config struct {
 	Clock Clock
 
 	// Types registers user-defined CRDT types (see TypeOf). Tags must be
-	// unique and at least crdt.FirstUserTag.
+	// unique and at least crdt.FirstUserTag, and so must the Go types
+	// (Object[T] finds the registration by T), built-in ones included.
 	Types []Type
 
 	// Gossip tunes the gossip layer (anti-entropy interval, push fanout,
@@ -151,6 +152,11 @@ func (cfg *Config) validate() (*settings, error) {
 		}
 		if prev, dup := s.types[t.ops.tag()]; dup {
 			return bad("Types[%d]: %s: tag %d already used by %s", i, t.ops.name(), t.ops.tag(), prev.name())
+		}
+		for _, prev := range s.types {
+			if prev.goType() == t.ops.goType() {
+				return bad("Types[%d]: Go type %s already registered with tag %d (Object[T] finds the registration by T)", i, t.ops.name(), prev.tag())
+			}
 		}
 		if err := t.ops.check(); err != nil {
 			return bad("Types[%d]: %v", i, err)

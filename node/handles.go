@@ -336,7 +336,11 @@ func (h *ObjectHandle[T]) Key() string { return h.key }
 // place and returns the delta (a state such that merging it into the old
 // state gives the new one), or nil to ship the whole state. It runs under
 // the node's lock: it must be quick and must not call the node. If it
-// returns an error it must leave v unchanged; the error is returned.
+// returns an error it must leave v unchanged; the error is returned. A
+// delta Equal to the type's empty value means nothing changed: it is not
+// shipped and wakes no watcher. If mutate panics, the panic reaches the
+// caller with the node unlocked and v as mutate left it (see Node's
+// update): mutators should change v only once they cannot fail.
 func (h *ObjectHandle[T]) Update(ctx context.Context, mutate func(v T) (delta T, err error)) error {
 	return h.n.update(ctx, h.key, h.ops, func(v any) (any, error) {
 		d, err := mutate(v.(T))

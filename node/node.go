@@ -203,8 +203,8 @@ func (n *Node) update(ctx context.Context, key string, o typeOps, mutate func(v 
 		return err
 	}
 	blob, err := n.applyLocal(key, o, mutate)
-	if blob == nil && err != nil {
-		return err
+	if blob == nil {
+		return err // nothing changed: an error, or an empty delta
 	}
 	n.metrics.updates.Add(1)
 	n.notify(key)
@@ -218,7 +218,10 @@ func (n *Node) update(ctx context.Context, key string, o typeOps, mutate func(v 
 }
 
 // applyLocal is update's locked part: it runs mutate, encodes and commits
-// the delta, and returns it. A nil blob with an error means nothing changed;
+// the delta, and returns it. A nil blob means nothing changed: mutate
+// failed (the error is returned) or returned an empty delta (equal to the
+// type's empty value: removing an absent element, say), which is neither
+// committed, notified nor published, and gives a nil error;
 // a non-nil blob with an error means the state changed but the delta could
 // not be encoded or committed. The deferred unlock keeps a panic in user
 // code from leaving the lock held.
@@ -243,6 +246,12 @@ func (n *Node) applyLocal(key string, o typeOps, mutate func(v any) (any, error)
 	if err != nil {
 		finished = true
 		return nil, err
+	}
+	if o.equal(delta, o.zero()) {
+		// An empty delta changes nothing anywhere. Deltas are small, so
+		// the comparison is cheap.
+		finished = true
+		return nil, nil
 	}
 	n.markDirtyLocked(obj)
 	blob, err = o.encode(delta)

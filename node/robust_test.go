@@ -2,6 +2,8 @@ package node
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -74,5 +76,41 @@ func TestUpdatePanicAfterChangeMarksDirty(t *testing.T) {
 	}
 	if n.Digest() == before {
 		t.Error("digest unchanged: the change would never be shipped")
+	}
+}
+
+// Removing an absent element gives an empty delta: no update is counted,
+// nothing is published and no waiter or watcher is woken.
+func TestEmptyDeltaIsNotShipped(t *testing.T) {
+	n := openLocal(t, Config{Name: "e", Types: []Type{TypeOf(maxTag, newMaxReg)}})
+	ctx := ctxT(t)
+	s, err := ORSet[string](n, "s")
+	must(t, err)
+	must(t, s.Add(ctx, "x"))
+	o, err := Object[*maxReg](n, "r")
+	must(t, err)
+	before := n.Counters().Updates
+	changed := *n.changed.Load()
+	must(t, s.Remove(ctx, "absent"))
+	must(t, o.Update(ctx, func(v *maxReg) (*maxReg, error) { return &maxReg{}, nil }))
+	if got := n.Counters().Updates; got != before {
+		t.Errorf("Updates %d -> %d for no-op updates", before, got)
+	}
+	select {
+	case <-changed:
+		t.Error("a no-op update woke waiters")
+	default:
+	}
+	must(t, s.Remove(ctx, "x"))
+	if got := n.Counters().Updates; got != before+1 {
+		t.Errorf("Updates = %d, want %d after a real remove", got, before+1)
+	}
+}
+
+// The same Go type under two tags would make Object[T] pick one at random.
+func TestConfigRejectsDuplicateGoType(t *testing.T) {
+	_, err := Open(Config{Types: []Type{TypeOf(maxTag, newMaxReg), TypeOf(maxTag+1, newMaxReg)}})
+	if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "already registered") {
+		t.Fatalf("Open with *maxReg twice: %v, want ErrConfig for the Go type", err)
 	}
 }

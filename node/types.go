@@ -50,6 +50,7 @@ type typeOps interface {
 	mergeChanged(dst, src any) (merged any, changed bool)
 	clone(v any) any
 	equal(a, b any) bool
+	goType() reflect.Type
 	check() error
 }
 
@@ -62,6 +63,9 @@ type ops[T Value[T]] struct {
 func (o *ops[T]) tag() crdt.TypeTag { return o.t }
 func (o *ops[T]) name() string      { return o.n }
 func (o *ops[T]) zero() any         { return o.newFn() }
+
+// goType is T: Object[T] finds its registration by it, so it is unique.
+func (o *ops[T]) goType() reflect.Type { return reflect.TypeFor[T]() }
 
 // decode decodes bytes from a peer. A panic in a (user) decoder is turned
 // into an error: a peer's bytes must never crash the node.
