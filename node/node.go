@@ -39,9 +39,10 @@ type Node struct {
 	netDone chan struct{} // closed by Close before closing the gossip layer
 
 	watchMu  sync.Mutex
-	watchers map[*watcher]struct{} // guarded by watchMu; nil after Close
+	watchers map[*watcher]struct{} // guarded by watchMu; active watchers, nil after Close
+	running  map[*watcher]struct{} // guarded by watchMu; watchers whose goroutine has not ended
 
-	wg      sync.WaitGroup // every goroutine the node starts
+	wg      sync.WaitGroup // every goroutine the node starts but watchers' (see running)
 	metrics metrics
 }
 
@@ -82,6 +83,7 @@ func Open(cfg Config) (*Node, error) {
 		done:      make(chan struct{}),
 		netDone:   make(chan struct{}),
 		watchers:  make(map[*watcher]struct{}),
+		running:   make(map[*watcher]struct{}),
 	}
 	ch := make(chan struct{})
 	n.changed.Store(&ch)
@@ -109,8 +111,10 @@ func (n *Node) Epoch() uint64 { return n.cfg.epoch }
 func (n *Node) ReplicaID() crdt.ReplicaID { return n.cfg.replica }
 
 // Close leaves the cluster gracefully, stops every goroutine the node
-// started (watchers included) and waits for them. Calls after Close return
-// ErrClosed; reads keep returning the last state. Close is idempotent.
+// started (watchers included) and waits for them, except the watcher whose
+// callback calls Close: that goroutine ends when its callback returns.
+// Calls after Close return ErrClosed; reads keep returning the last state.
+// Close is idempotent.
 func (n *Node) Close() error {
 	n.mu.Lock()
 	if n.closed {
@@ -130,9 +134,17 @@ func (n *Node) Close() error {
 		close(w.stop)
 	}
 	n.watchers = nil
+	running := make([]*watcher, 0, len(n.running))
+	for w := range n.running {
+		running = append(running, w)
+	}
 	n.watchMu.Unlock()
 	close(n.done)
 	n.wg.Wait()
+	self := goid()
+	for _, w := range running {
+		w.wait(self) // not for the caller's own watcher: Close from a callback
+	}
 	n.log.Debug("closed")
 	return err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -112,5 +113,56 @@ func TestConfigRejectsDuplicateGoType(t *testing.T) {
 	_, err := Open(Config{Types: []Type{TypeOf(maxTag, newMaxReg), TypeOf(maxTag+1, newMaxReg)}})
 	if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "already registered") {
 		t.Fatalf("Open with *maxReg twice: %v, want ErrConfig for the Go type", err)
+	}
+}
+
+// Close and cancel from inside a Watch callback must not wait for that
+// callback; cancel from outside waits for a callback in progress.
+func TestWatchCloseFromCallback(t *testing.T) {
+	n, err := Open(Config{Name: "w"})
+	must(t, err)
+	ctx := ctxT(t)
+	closed := make(chan error, 1)
+	_, err = n.Watch("", func(string) { closed <- n.Close() })
+	must(t, err)
+	c, err := GCounter(n, "c")
+	must(t, err)
+	must(t, c.Inc(ctx, 1))
+	select {
+	case err := <-closed:
+		must(t, err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close from a Watch callback deadlocked")
+	}
+	must(t, n.Close())
+}
+
+func TestWatchCancelWaitsForCallback(t *testing.T) {
+	n := openLocal(t, Config{Name: "w"})
+	ctx := ctxT(t)
+	entered, release := make(chan struct{}), make(chan struct{})
+	var running atomic.Bool
+	cancel, err := n.Watch("", func(string) {
+		running.Store(true)
+		close(entered)
+		<-release
+		running.Store(false)
+	})
+	must(t, err)
+	c, err := GCounter(n, "c")
+	must(t, err)
+	must(t, c.Inc(ctx, 1))
+	<-entered
+	cancelled := make(chan struct{})
+	go func() { cancel(); close(cancelled) }()
+	select {
+	case <-cancelled:
+		t.Fatal("cancel returned while the callback was running")
+	case <-time.After(20 * time.Millisecond):
+	}
+	close(release)
+	<-cancelled
+	if running.Load() {
+		t.Error("callback still running after cancel returned")
 	}
 }

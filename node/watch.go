@@ -1,9 +1,13 @@
 package node
 
 import (
+	"bytes"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // Watch calls fn(key) after changes to objects whose key starts with prefix
@@ -17,14 +21,19 @@ import (
 // watcher: changes keep being applied and replicated, and the keys changed
 // meanwhile are delivered once when it returns.
 //
-// cancel stops the watcher; it does not wait for a callback in progress (so
-// fn may call it). Close stops every watcher and waits for them.
+// cancel stops the watcher and waits for a callback in progress to return,
+// so after cancel fn is not running and will not run again; called from
+// inside fn itself it returns at once (fn's goroutine ends when fn
+// returns). Close stops every watcher and waits for their callbacks the
+// same way: fn may call Close too. (Two callbacks that cancel each other's
+// watchers at the same moment wait for each other: don't.)
 func (n *Node) Watch(prefix string, fn func(key string)) (cancel func(), err error) {
 	w := &watcher{
 		prefix: prefix,
 		fn:     fn,
 		signal: make(chan struct{}, 1),
 		stop:   make(chan struct{}),
+		exited: make(chan struct{}),
 		dirty:  make(map[string]struct{}),
 	}
 	n.watchMu.Lock()
@@ -33,10 +42,16 @@ func (n *Node) Watch(prefix string, fn func(key string)) (cancel func(), err err
 		return nil, ErrClosed
 	}
 	n.watchers[w] = struct{}{}
-	n.wg.Add(1)
+	n.running[w] = struct{}{}
 	n.watchMu.Unlock()
 	go func() {
-		defer n.wg.Done()
+		defer func() {
+			n.watchMu.Lock()
+			delete(n.running, w)
+			n.watchMu.Unlock()
+			close(w.exited)
+		}()
+		w.gid.Store(goid())
 		w.run()
 	}()
 	var once sync.Once
@@ -49,6 +64,7 @@ func (n *Node) Watch(prefix string, fn func(key string)) (cancel func(), err err
 			}
 			n.watchMu.Unlock()
 		})
+		w.wait(goid())
 	}, nil
 }
 
@@ -59,9 +75,36 @@ type watcher struct {
 	fn     func(key string)
 	signal chan struct{} // capacity 1: "the dirty set is not empty"
 	stop   chan struct{} // closed by cancel or Close (under watchMu)
+	exited chan struct{} // closed when the goroutine ends
+	gid    atomic.Uint64 // the goroutine's ID (see goid), 0 until it starts
 
 	mu    sync.Mutex
 	dirty map[string]struct{} // guarded by mu
+}
+
+// wait waits for the watcher's goroutine to end (after stop is closed),
+// unless the caller, whose goroutine ID is self, is that goroutine: a
+// callback calling cancel or Close.
+func (w *watcher) wait(self uint64) {
+	if w.gid.Load() == self {
+		return
+	}
+	<-w.exited
+}
+
+// goid returns the calling goroutine's ID, from the header of its stack
+// trace ("goroutine 42 [running]:"). Go offers no other way to recognise a
+// goroutine; it is used only so cancel and Close, called from a callback,
+// do not wait for themselves, and costs a microsecond or so.
+func goid() uint64 {
+	var buf [64]byte
+	b := buf[:runtime.Stack(buf[:], false)]
+	b = bytes.TrimPrefix(b, []byte("goroutine "))
+	if i := bytes.IndexByte(b, ' '); i > 0 {
+		b = b[:i]
+	}
+	id, _ := strconv.ParseUint(string(b), 10, 64)
+	return id
 }
 
 func (w *watcher) matches(key string) bool { return strings.HasPrefix(key, w.prefix) }
