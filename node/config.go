@@ -44,6 +44,9 @@ type Config struct {
 
 	// SecretKey enables encryption (AES-GCM) with a key of 16, 24 or 32
 	// bytes. Nodes without the same key can neither join nor inject state.
+	// Without a key, anyone who can reach BindAddr can join and inject
+	// state (any object, any value); Open logs a warning when BindAddr is
+	// not a loopback address and SecretKey is empty.
 	SecretKey []byte
 
 	// Label is a cluster label: traffic with another label is dropped.
@@ -57,6 +60,14 @@ type Config struct {
 	// system clock.
 	Clock Clock
 
+	// MaxObjects bounds the number of objects (keys) the node holds, so a
+	// peer cannot exhaust its memory by sending blobs for ever new keys.
+	// Beyond it, a received blob for a new key is dropped (counted in
+	// Counters.ObjectLimitDrops and logged at most once a minute) and a
+	// handle for a new key fails with ErrTooManyObjects. Zero means
+	// DefaultMaxObjects; negative is invalid.
+	MaxObjects int
+
 	// Types registers user-defined CRDT types (see TypeOf). Tags must be
 	// unique and at least crdt.FirstUserTag, and so must the Go types
 	// (Object[T] finds the registration by T), built-in ones included.
@@ -68,6 +79,9 @@ type Config struct {
 	// addresses, join list, key, label) are overwritten in a copy.
 	Gossip *gossip.Config
 }
+
+// DefaultMaxObjects is the object limit when Config.MaxObjects is zero.
+const DefaultMaxObjects = 100_000
 
 // MaxNameLen bounds Config.Name. A replica ID is the name, '~' and the epoch.
 const MaxNameLen = 200
@@ -115,6 +129,9 @@ type settings struct {
 	types     map[crdt.TypeTag]typeOps
 	networked bool
 	gossip    gossip.Config
+
+	maxObjects  int
+	insecureNet bool // reachable beyond loopback without a SecretKey
 }
 
 // validate checks cfg and returns its settings. It never mutates cfg.
@@ -140,6 +157,15 @@ func (cfg *Config) validate() (*settings, error) {
 	}
 	if s.clock == nil {
 		s.clock = systemClock{}
+	}
+
+	switch {
+	case cfg.MaxObjects < 0:
+		return bad("MaxObjects is %d, want 0 (default) or more", cfg.MaxObjects)
+	case cfg.MaxObjects == 0:
+		s.maxObjects = DefaultMaxObjects
+	default:
+		s.maxObjects = cfg.MaxObjects
 	}
 
 	s.types = builtinTypes()
@@ -181,6 +207,7 @@ func (cfg *Config) validate() (*settings, error) {
 			return bad("BindAddr: %v", err)
 		}
 		g.BindAddr, g.BindPort = host, port
+		s.insecureNet = len(cfg.SecretKey) == 0 && !isLoopback(host)
 	}
 	if cfg.AdvertiseAddr != "" {
 		host, port, err := splitHostPort(cfg.AdvertiseAddr)
@@ -218,6 +245,16 @@ func splitHostPort(addr string) (string, int, error) {
 		return "", 0, fmt.Errorf("port %q is not a number in [0, 65535]", p)
 	}
 	return host, port, nil
+}
+
+// isLoopback reports whether host (from BindAddr) is a loopback address:
+// "localhost" or a loopback IP. An empty host binds every interface.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func checkName(name string) error {

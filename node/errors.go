@@ -22,6 +22,9 @@ var (
 	ErrDecode = errors.New("node: decode failed")
 )
 
+// ErrTooManyObjects reports a new key beyond Config.MaxObjects.
+var ErrTooManyObjects = errors.New("node: too many objects")
+
 // ErrNoNetwork reports a networking call (Join, WaitMembers) on a node
 // opened without networking (empty BindAddr and no Gossip.Transport).
 var ErrNoNetwork = errors.New("node: networking disabled")

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/converge-crdt/converge/crdt"
 	"github.com/converge-crdt/converge/gossip"
@@ -31,6 +32,7 @@ type Node struct {
 	rootDirty bool               // guarded by mu
 	hlc       crdt.Clock         // guarded by mu; issues LWW-Map timestamps
 	seen      seenSet            // guarded by mu; blobs merged lately
+	limitLog  time.Time          // guarded by mu; when a drop over MaxObjects was last logged
 
 	// changed is closed and replaced after every change of local state (and
 	// of membership), waking WaitFor callers.
@@ -66,6 +68,7 @@ type metrics struct {
 	unknownTypes   atomic.Uint64
 	publishErrors  atomic.Uint64
 	clockSkews     atomic.Uint64
+	objectLimit    atomic.Uint64
 }
 
 // Open validates cfg, starts the node and, if cfg has networking, its gossip
@@ -95,6 +98,10 @@ func Open(cfg Config) (*Node, error) {
 		n.net = g
 		n.wg.Add(1)
 		go n.watchMembers()
+	}
+	if s.insecureNet {
+		n.log.Warn("listening beyond loopback without a SecretKey: anyone who can reach the port can join and inject state",
+			"bind_addr", cfg.BindAddr)
 	}
 	n.log.Debug("opened", "replica", s.replica, "networked", s.networked)
 	return n, nil
@@ -179,6 +186,9 @@ func (n *Node) objectLocked(key string, o typeOps) (*object, error) {
 	}
 	obj := n.objects[key]
 	if obj == nil {
+		if err := n.roomLocked(key); err != nil {
+			return nil, err
+		}
 		obj = &object{ops: o, val: o.zero(), dirty: true}
 		n.objects[key] = obj
 		n.keys = nil
@@ -189,6 +199,15 @@ func (n *Node) objectLocked(key string, o typeOps) (*object, error) {
 		return nil, fmt.Errorf("%w: %q is bound to type %s, not %s", ErrTypeMismatch, key, obj.ops.name(), o.name())
 	}
 	return obj, nil
+}
+
+// roomLocked fails with ErrTooManyObjects if a new key would go beyond
+// Config.MaxObjects.
+func (n *Node) roomLocked(key string) error {
+	if len(n.objects) >= n.cfg.maxObjects {
+		return fmt.Errorf("%w: %q would be object %d, limit %d (Config.MaxObjects)", ErrTooManyObjects, key, len(n.objects)+1, n.cfg.maxObjects)
+	}
+	return nil
 }
 
 // markDirtyLocked records that obj's state changed.

@@ -100,7 +100,10 @@ func (r *replica) Encode(key string) ([]byte, bool, error) {
 // blob's type tag routes it: a key nobody has asked for yet is created with
 // the tag's type; a key bound to another type rejects it (ErrTypeMismatch),
 // as do unknown tags (ErrUnknownType) and bytes that fail to decode
-// (ErrDecode). Rejections change nothing, are counted in Status and logged.
+// (ErrDecode), a blob for a new key beyond Config.MaxObjects
+// (ErrTooManyObjects) and an LWW-Map stamped too far ahead of our clock
+// (crdt.ErrClockSkew, see observeLocked). Rejections change nothing, are
+// counted in Status and logged.
 func (r *replica) Merge(key string, blob []byte) (changed bool, err error) {
 	n := (*Node)(r)
 	if key == "" {
@@ -137,6 +140,20 @@ func (r *replica) Merge(key string, blob []byte) (changed bool, err error) {
 	obj := n.objects[key]
 	switch {
 	case obj == nil:
+		if err := n.roomLocked(key); err != nil {
+			n.metrics.objectLimit.Add(1)
+			now := time.Now()
+			logIt := now.Sub(n.limitLog) >= limitLogInterval
+			if logIt {
+				n.limitLog = now
+			}
+			n.mu.Unlock()
+			if logIt {
+				n.log.Warn("dropping blobs for new keys beyond the object limit (logged once a minute)",
+					"key", key, "limit", n.cfg.maxObjects, "dropped_total", n.metrics.objectLimit.Load())
+			}
+			return false, err
+		}
 		// A new key: the received state is the whole state.
 		obj = &object{ops: o, val: v}
 		n.objects[key] = obj
@@ -193,6 +210,9 @@ func (n *Node) observeLocked(key string, v any) error {
 	}
 	return nil
 }
+
+// limitLogInterval spaces the logs of blobs dropped over Config.MaxObjects.
+const limitLogInterval = time.Minute
 
 // blobType returns the registered type of blob and checks it against the
 // type key is bound to, if any.

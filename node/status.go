@@ -29,30 +29,32 @@ type ObjectStatus struct {
 
 // Counters are the node's own counters. They only grow.
 type Counters struct {
-	Updates        uint64 `json:"updates"`         // local updates applied
-	Merged         uint64 `json:"merged"`          // received blobs that changed state
-	MergedNoop     uint64 `json:"merged_noop"`     // received blobs that changed nothing
-	Duplicates     uint64 `json:"duplicates"`      // received blobs seen before, dropped undecoded
-	DecodeErrors   uint64 `json:"decode_errors"`   // received blobs that failed to decode
-	TypeMismatches uint64 `json:"type_mismatches"` // received blobs of another type than their key
-	UnknownTypes   uint64 `json:"unknown_types"`   // received blobs of an unregistered type
-	PublishErrors  uint64 `json:"publish_errors"`  // deltas the gossip layer refused
-	ClockSkews     uint64 `json:"clock_skews"`     // received LWW-Map blobs stamped too far ahead of our clock
+	Updates          uint64 `json:"updates"`            // local updates applied
+	Merged           uint64 `json:"merged"`             // received blobs that changed state
+	MergedNoop       uint64 `json:"merged_noop"`        // received blobs that changed nothing
+	Duplicates       uint64 `json:"duplicates"`         // received blobs seen before, dropped undecoded
+	DecodeErrors     uint64 `json:"decode_errors"`      // received blobs that failed to decode
+	TypeMismatches   uint64 `json:"type_mismatches"`    // received blobs of another type than their key
+	UnknownTypes     uint64 `json:"unknown_types"`      // received blobs of an unregistered type
+	PublishErrors    uint64 `json:"publish_errors"`     // deltas the gossip layer refused
+	ClockSkews       uint64 `json:"clock_skews"`        // received LWW-Map blobs stamped too far ahead of our clock
+	ObjectLimitDrops uint64 `json:"object_limit_drops"` // received blobs for new keys beyond Config.MaxObjects
 }
 
 // Counters returns the node's counters.
 func (n *Node) Counters() Counters {
 	m := &n.metrics
 	return Counters{
-		Updates:        m.updates.Load(),
-		Merged:         m.merged.Load(),
-		MergedNoop:     m.mergedNoop.Load(),
-		Duplicates:     m.duplicates.Load(),
-		DecodeErrors:   m.decodeErrors.Load(),
-		TypeMismatches: m.typeMismatches.Load(),
-		UnknownTypes:   m.unknownTypes.Load(),
-		PublishErrors:  m.publishErrors.Load(),
-		ClockSkews:     m.clockSkews.Load(),
+		Updates:          m.updates.Load(),
+		Merged:           m.merged.Load(),
+		MergedNoop:       m.mergedNoop.Load(),
+		Duplicates:       m.duplicates.Load(),
+		DecodeErrors:     m.decodeErrors.Load(),
+		TypeMismatches:   m.typeMismatches.Load(),
+		UnknownTypes:     m.unknownTypes.Load(),
+		PublishErrors:    m.publishErrors.Load(),
+		ClockSkews:       m.clockSkews.Load(),
+		ObjectLimitDrops: m.objectLimit.Load(),
 	}
 }
 
