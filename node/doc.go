@@ -32,7 +32,10 @@
 // msgpack bytes, so a node can hold and forward a key it has never been asked
 // about. Handles convert at the call site; every node using a key must use
 // the same Go types for it (or types with the same msgpack encoding), and a
-// read that meets a value it cannot decode returns ErrDecode.
+// read that meets a value it cannot decode returns ErrDecode. Values are held
+// in one canonical encoding (integers of every width in their shortest form,
+// so int and int64 agree; see canonicalRaw); a received blob holding another
+// encoding is rejected like undecodable bytes.
 //
 // # Identity
 //

@@ -12,7 +12,10 @@ import (
 // unchanged and decodes by capturing the next value's bytes, so a set of
 // rawValue has the same wire form as the typed set the bytes came from:
 // crdt encodes an element e with the same msgpack encoder that produced the
-// bytes (wire.Marshal), and sorts elements by those bytes.
+// bytes (wire.Marshal), and sorts elements by those bytes. The exception is
+// a value holding sized integers (int8…int64, uint8…uint64), which msgpack
+// writes at full width and a rawValue holds in its shortest form (see
+// canonicalRaw).
 //
 // It is a string so that it is comparable and immutable. Never empty.
 type rawValue string
@@ -30,19 +33,29 @@ func (r rawValue) EncodeMsgpack(enc *msgpack.Encoder) error {
 	return enc.Encode(msgpack.RawMessage(r))
 }
 
-// DecodeMsgpack captures the bytes of the next value.
+// DecodeMsgpack captures the bytes of the next value, which must be in
+// canonical form (see canonicalRaw): a value a peer encoded another way
+// would be a second copy of an element or key.
 func (r *rawValue) DecodeMsgpack(dec *msgpack.Decoder) error {
 	b, err := dec.DecodeRaw()
 	if err != nil {
 		return err
 	}
+	if err := isCanonical(b); err != nil {
+		return fmt.Errorf("%w: %w", ErrDecode, err)
+	}
 	*r = rawValue(b)
 	return nil
 }
 
-// toRaw encodes a user value the way the crdt package encodes elements.
+// toRaw encodes a user value the way the crdt package encodes elements,
+// then puts it in canonical form (see canonicalRaw; for most types the
+// bytes are the same).
 func toRaw(v any) (rawValue, error) {
 	b, err := wire.Marshal(v)
+	if err == nil {
+		b, err = canonicalRaw(b)
+	}
 	if err != nil {
 		return "", fmt.Errorf("node: encode %T: %w", v, err)
 	}
