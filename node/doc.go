@@ -34,7 +34,7 @@
 // the same Go types for it (or types with the same msgpack encoding), and a
 // read that meets a value it cannot decode returns ErrDecode. Values are held
 // in one canonical encoding (integers of every width in their shortest form,
-// so int and int64 agree; see canonicalRaw); a received blob holding another
+// so int and int64 agree); a received blob holding another
 // encoding is rejected like undecodable bytes.
 //
 // # Identity

@@ -100,7 +100,10 @@ func (n *Node) watchMembers() {
 }
 
 // WaitMembers blocks until at least count members (this node included) are
-// alive, ctx ends (ctx.Err()) or the node closes (ErrClosed).
+// alive, ctx ends (ctx.Err()) or the node closes (ErrClosed). Membership
+// changes are noticed by polling the member list every 20 ms (package
+// gossip exposes no membership hook), so WaitMembers may return up to that
+// long after the change.
 func (n *Node) WaitMembers(ctx context.Context, count int) error {
 	if n.net == nil && count > 1 {
 		return fmt.Errorf("%w: waiting for %d members", ErrNoNetwork, count)
