@@ -119,3 +119,29 @@ func TestLWWMapLostWriteIsAnError(t *testing.T) {
 		t.Errorf("k = %q, want first", v)
 	}
 }
+
+// A map blob that is dropped (object limit, type mismatch) must not move
+// the clock.
+func TestDroppedLWWMapBlobLeavesClock(t *testing.T) {
+	base := time.Unix(1_700_000_000, 0)
+	a := openLocal(t, Config{Name: "a", Clock: &fakeClock{base.Add(time.Second)}})
+	ma, err := LWWMap[string, string](a, "m")
+	must(t, err)
+	must(t, ma.Set(ctxT(t), "k", "v"))
+	b := openLocal(t, Config{Name: "b", Clock: &fakeClock{base}, MaxObjects: 1})
+	_, err = GCounter(b, "c")
+	must(t, err)
+	for _, key := range []string{"m", "c"} { // over the limit; bound to GCounter
+		blob, _, err := (*replica)(a).Encode("m")
+		must(t, err)
+		if _, err := (*replica)(b).Merge(key, blob); err == nil {
+			t.Fatalf("Merge(%q) accepted", key)
+		}
+	}
+	b.mu.Lock()
+	last := b.hlc.Last()
+	b.mu.Unlock()
+	if !last.IsZero() {
+		t.Errorf("clock moved to %v by dropped blobs", last)
+	}
+}

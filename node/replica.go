@@ -133,13 +133,12 @@ func (r *replica) Merge(key string, blob []byte) (changed bool, err error) {
 		n.mu.Unlock()
 		return false, ErrClosed
 	}
-	if err := n.observeLocked(key, v); err != nil {
-		n.mu.Unlock()
-		return false, err
-	}
 	obj := n.objects[key]
-	switch {
-	case obj == nil:
+	if obj != nil && obj.ops.tag() != o.tag() {
+		n.mu.Unlock()
+		return false, r.mismatch(key, obj.ops, o)
+	}
+	if obj == nil {
 		if err := n.roomLocked(key); err != nil {
 			n.metrics.objectLimit.Add(1)
 			now := time.Now()
@@ -154,22 +153,22 @@ func (r *replica) Merge(key string, blob []byte) (changed bool, err error) {
 			}
 			return false, err
 		}
+	}
+	if err := n.observeLocked(key, v); err != nil {
+		n.mu.Unlock()
+		return false, err
+	}
+	if obj == nil {
 		// A new key: the received state is the whole state.
 		obj = &object{ops: o, val: v}
 		n.objects[key] = obj
 		n.keys = nil
 		n.markDirtyLocked(obj)
 		changed = true
-	case obj.ops.tag() != o.tag():
-		n.mu.Unlock()
-		return false, r.mismatch(key, obj.ops, o)
-	default:
-		merged, ok := o.mergeChanged(obj.val, v)
-		if ok {
-			obj.val = merged
-			n.markDirtyLocked(obj)
-			changed = true
-		}
+	} else if merged, ok := o.mergeChanged(obj.val, v); ok {
+		obj.val = merged
+		n.markDirtyLocked(obj)
+		changed = true
 	}
 	n.seen.add(h)
 	n.mu.Unlock()
