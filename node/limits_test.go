@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/converge-crdt/converge/crdt"
+	"github.com/converge-crdt/converge/gossip"
+	"github.com/converge-crdt/converge/gossip/gossiptest"
 )
 
 // A peer must not be able to create objects without bound, nor local code.
@@ -71,13 +73,38 @@ func TestInsecureBindAddrWarns(t *testing.T) {
 			}
 		})
 	}
+	// Open with a non-loopback BindAddr, but over the in-memory network:
+	// tests bind only to loopback, and the warning depends on the config,
+	// not on the socket.
 	var buf bytes.Buffer
 	g := DefaultGossipConfig()
 	g.Logger = slog.New(slog.DiscardHandler) // buf is for the node's own logs
+	g.Transport = gossiptest.NewNetwork(1).NewTransport("s")
 	n := openLocal(t, Config{Name: "s", BindAddr: "0.0.0.0:0", Gossip: &g,
 		Logger: slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	_ = n
 	if !strings.Contains(buf.String(), "without a SecretKey") {
 		t.Errorf("no warning logged at Open: %q", buf.String())
+	}
+}
+
+// A merge refused because the node is closing carries both sentinels:
+// ErrClosed for callers of the node, gossip.ErrReplicaClosed so that gossip
+// drops it quietly instead of counting a merge error.
+func TestMergeAfterCloseIsReplicaClosed(t *testing.T) {
+	src := openLocal(t, Config{Name: "src"})
+	c, err := GCounter(src, "c")
+	must(t, err)
+	must(t, c.Inc(ctxT(t), 1))
+	blob, ok, err := (*replica)(src).Encode("c")
+	if err != nil || !ok {
+		t.Fatalf("Encode: %v %v", ok, err)
+	}
+	n, err := Open(Config{Name: "dst"})
+	must(t, err)
+	must(t, n.Close())
+	_, err = (*replica)(n).Merge("c", blob)
+	if !errors.Is(err, ErrClosed) || !errors.Is(err, gossip.ErrReplicaClosed) {
+		t.Fatalf("Merge after Close: %v, want ErrClosed and gossip.ErrReplicaClosed", err)
 	}
 }

@@ -131,7 +131,9 @@ func (r *replica) Merge(key string, blob []byte) (changed bool, err error) {
 	n.mu.Lock()
 	if n.closed {
 		n.mu.Unlock()
-		return false, ErrClosed
+		// Both sentinels: callers of the node test ErrClosed, gossip
+		// drops merges refused with ErrReplicaClosed quietly.
+		return false, fmt.Errorf("%w (%w)", ErrClosed, gossip.ErrReplicaClosed)
 	}
 	obj := n.objects[key]
 	if obj != nil && obj.ops.tag() != o.tag() {
