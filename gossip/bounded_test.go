@@ -64,7 +64,7 @@ func newFaultyNode(t *testing.T, c *cluster, name string, tcpTimeout time.Durati
 	tr := &faultyTransport{Transport: c.net.NewTransport(name)}
 	cfg := gossip.DefaultConfig(name)
 	cfg.Origin.Epoch = 1
-	cfg.Memberlist = fastMemberlist()
+	cfg.Memberlist = gossiptest.FastMemberlist()
 	cfg.Memberlist.TCPTimeout = tcpTimeout
 	cfg.RejoinInterval = time.Hour // no rejoins of the seeds in these tests
 	cfg.Logger = testLogger()

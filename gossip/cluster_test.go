@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/memberlist"
-
 	"github.com/converge-crdt/converge/gossip"
 	"github.com/converge-crdt/converge/gossip/gossiptest"
 )
@@ -30,20 +28,6 @@ func testLogger() *slog.Logger {
 		level = slog.LevelWarn
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-}
-
-// fastMemberlist returns memberlist timings for in-memory clusters: LAN
-// gossip (200 ms) but quick failure detection and a short
-// GossipToTheDeadTime, so partition tests stay short in fake time.
-func fastMemberlist() *memberlist.Config {
-	mc := gossip.DefaultConfig("").Memberlist
-	mc.ProbeInterval = 200 * time.Millisecond
-	mc.ProbeTimeout = 100 * time.Millisecond
-	mc.SuspicionMult = 2
-	mc.GossipToTheDeadTime = 2 * time.Second
-	mc.PushPullInterval = 5 * time.Second
-	mc.TCPTimeout = time.Second
-	return mc
 }
 
 // tnode is one member of a test cluster.
@@ -95,7 +79,7 @@ func (c *cluster) add(name string, configure func(*gossip.Config)) *tnode {
 	nd := &tnode{name: name, r: gossiptest.NewReplica()}
 	cfg := gossip.DefaultConfig(name)
 	cfg.Origin.Epoch = 1
-	cfg.Memberlist = fastMemberlist()
+	cfg.Memberlist = gossiptest.FastMemberlist()
 	cfg.Logger = testLogger()
 	cfg.RejoinInterval = time.Second
 	if configure != nil {

@@ -11,8 +11,6 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/hashicorp/memberlist"
-
 	"github.com/converge-crdt/converge/gossip"
 	"github.com/converge-crdt/converge/gossip/gossiptest"
 )
@@ -24,22 +22,6 @@ func testLogger() *slog.Logger {
 		return nil
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
-// fastMemberlist: LAN gossip timings, quick failure detection, so that
-// in-memory clusters settle quickly in fake time.
-func fastMemberlist() *memberlist.Config {
-	mc := memberlist.DefaultLANConfig()
-	mc.ProbeInterval = 200 * time.Millisecond
-	mc.ProbeTimeout = 100 * time.Millisecond
-	mc.SuspicionMult = 2
-	mc.GossipToTheDeadTime = 2 * time.Second
-	mc.PushPullInterval = 5 * time.Second
-	mc.TCPTimeout = time.Second
-	// A node restarted on another address may take over its dead
-	// predecessor's name after this long.
-	mc.DeadNodeReclaimTime = time.Second
-	return mc
 }
 
 // testCluster is nodes on an in-memory network.
@@ -67,7 +49,7 @@ func newTestCluster(t testing.TB, n int) *testCluster {
 
 func (c *testCluster) config(name string) Config {
 	g := gossip.DefaultConfig(name)
-	g.Memberlist = fastMemberlist()
+	g.Memberlist = gossiptest.FastMemberlist()
 	g.Transport = c.net.NewTransport(name)
 	g.RejoinInterval = time.Second
 	return Config{Name: name, Gossip: &g, Logger: testLogger(), Types: []Type{TypeOf(maxTag, newMaxReg)}}
@@ -330,7 +312,7 @@ func TestPartitionHeals(t *testing.T) {
 		c.net.Partition([]string{"n0", "n1"}, []string{"n2", "n3", "n4"})
 		writeAll(t, "during", c.nodes...)
 		// Long enough for each side to declare the other dead and forget it.
-		time.Sleep(3 * fastMemberlist().GossipToTheDeadTime)
+		time.Sleep(3 * gossiptest.FastMemberlist().GossipToTheDeadTime)
 		waitConverged(t, time.Minute, left...)
 		waitConverged(t, time.Minute, right...)
 		if left[0].Digest() == right[0].Digest() {
