@@ -54,3 +54,44 @@ func TestUnmarshalRejectsBadInput(t *testing.T) {
 		})
 	}
 }
+
+// A hostile length header is refused before msgpack allocates from it.
+func TestUnmarshalHostileLengthIsCheap(t *testing.T) {
+	// A 4-field array whose third field (Live) claims 2^32-1 dots.
+	hostile := []byte{0x94, 0xcd, 0x04, 0x00, 0x01, 0xdd, 0xff, 0xff, 0xff, 0xff}
+	allocs := testing.AllocsPerRun(10, func() {
+		if err := NewMVRegister().UnmarshalBinary(hostile); !errors.Is(err, errBadRegister) || !errors.Is(err, crdt.ErrTooLarge) {
+			t.Fatalf("UnmarshalBinary(% x) = %v, want errBadRegister and crdt.ErrTooLarge", hostile, err)
+		}
+	})
+	if allocs > 20 {
+		t.Fatalf("%v allocations to refuse a 10-byte input", allocs)
+	}
+}
+
+func FuzzMVRegisterUnmarshal(f *testing.F) {
+	r := NewMVRegister()
+	r.Set("a", "x")
+	r.Set("b", "y")
+	good, _ := r.MarshalBinary()
+	f.Add(good)
+	f.Add(good[:len(good)-1])
+	f.Add([]byte{0x94, 0xcd, 0x04, 0x00, 0x01, 0xdd, 0xff, 0xff, 0xff, 0xff})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m := NewMVRegister()
+		if err := m.UnmarshalBinary(b); err != nil {
+			if !errors.Is(err, errBadRegister) {
+				t.Fatalf("error without errBadRegister: %v", err)
+			}
+			return
+		}
+		enc, err := m.MarshalBinary()
+		if err != nil {
+			t.Fatalf("decoded %v but cannot encode it: %v", m, err)
+		}
+		back := NewMVRegister()
+		if err := back.UnmarshalBinary(enc); err != nil || !back.Equal(m) {
+			t.Fatalf("re-encoding does not round-trip: %v", err)
+		}
+	})
+}

@@ -149,6 +149,11 @@ var errBadRegister = errors.New("mvregister: bad encoding")
 // UnmarshalBinary replaces m with the decoded register. Bytes come from
 // peers: anything MarshalBinary would not write is an error.
 func (m *MVRegister) UnmarshalBinary(b []byte) error {
+	// Bound every length before msgpack allocates from it: a peer's
+	// 5-byte array header would otherwise cost gigabytes.
+	if err := crdt.ValidateMsgpack(b); err != nil {
+		return fmt.Errorf("%w: %w", errBadRegister, err)
+	}
 	var w wireMVRegister
 	r := bytes.NewReader(b)
 	if err := msgpack.NewDecoder(r).Decode(&w); err != nil {
