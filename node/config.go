@@ -17,8 +17,9 @@ import (
 )
 
 // Config configures a Node. The zero Config is a usable single replica held
-// in memory, with no networking. DefaultConfig returns one that joins a
-// cluster on loopback. Open validates the Config and never changes it.
+// in memory, with no networking. DefaultConfig returns one that binds a
+// free port on loopback (set Join to reach other nodes). Open validates the
+// Config and never changes it.
 type Config struct {
 	// Name identifies the node in the cluster (memberlist node name) and
 	// prefixes its replica ID. It must be unique among live nodes, at most

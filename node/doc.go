@@ -3,7 +3,8 @@
 // (package gossip, over hashicorp/memberlist), with no coordinator.
 //
 // Open a node with a Config (the zero Config is a single in-memory replica;
-// DefaultConfig joins a cluster on loopback), then reach objects through
+// DefaultConfig binds a free port on loopback; set Join to reach other
+// nodes), then reach objects through
 // typed handles:
 //
 //	n, err := node.Open(node.Config{Name: "agent-1", BindAddr: "0.0.0.0:7946", Join: peers})
