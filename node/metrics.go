@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"reflect"
 	"slices"
@@ -63,13 +64,7 @@ func writeCounters(w io.Writer, prefix string, v any) {
 
 // writeTraffic writes per-message-type message and byte counters.
 func writeTraffic(w io.Writer, dir string, m map[gossip.MsgType]gossip.Traffic) {
-	types := slices.Sorted(func(yield func(gossip.MsgType) bool) {
-		for t := range m {
-			if !yield(t) {
-				return
-			}
-		}
-	})
+	types := slices.Sorted(maps.Keys(m))
 	for _, unit := range []string{"messages", "bytes"} {
 		name := "converge_gossip_" + dir + "_" + unit + "_total"
 		fmt.Fprintf(w, "# HELP %s Gossip %s %s by message type.\n# TYPE %s counter\n", name, unit, dir, name)
