@@ -28,3 +28,6 @@ var ErrTooManyObjects = errors.New("node: too many objects")
 // ErrNoNetwork reports a networking call (Join, WaitMembers) on a node
 // opened without networking (empty BindAddr and no Gossip.Transport).
 var ErrNoNetwork = errors.New("node: networking disabled")
+
+// ErrNotFound reports a key the node does not hold (Read).
+var ErrNotFound = errors.New("node: no such key")

@@ -33,6 +33,7 @@ type Node struct {
 	hlc       crdt.Clock         // guarded by mu; issues LWW-Map timestamps
 	seen      seenSet            // guarded by mu; blobs merged lately
 	limitLog  time.Time          // guarded by mu; when a drop over MaxObjects was last logged
+	seq       uint64             // guarded by mu; number of changes so far (see Event.Seq)
 
 	// changed is closed and replaced after every change of local state (and
 	// of membership), waking WaitFor callers.
@@ -55,6 +56,9 @@ type object struct {
 	dirty  bool   // digest and size are stale
 	digest uint64 // FNV-64a of the encoding, valid when !dirty
 	size   int    // encoded size in bytes, valid when !dirty
+
+	seq     uint64    // Node.seq at the object's last change
+	changed time.Time // wall-clock time of the last change
 }
 
 // metrics are counters read by Status. Updated from any goroutine.
@@ -214,6 +218,8 @@ func (n *Node) roomLocked(key string) error {
 func (n *Node) markDirtyLocked(obj *object) {
 	obj.dirty = true
 	n.rootDirty = true
+	n.seq++
+	obj.seq, obj.changed = n.seq, n.cfg.clock.Now()
 }
 
 // update applies a local mutation to key and ships its delta. mutate runs
@@ -337,7 +343,7 @@ func (n *Node) notify(key string) {
 	n.wake()
 	n.watchMu.Lock()
 	for w := range n.watchers {
-		if w.matches(key) {
+		if w.match.Matches(key) {
 			w.mark(key)
 		}
 	}

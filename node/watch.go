@@ -5,14 +5,15 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 )
 
-// Watch calls fn(key) after changes to objects whose key starts with prefix
-// ("" watches everything; a full key watches one object), whether the change
-// was local or came from a peer.
+// Watch calls fn(key) after changes to the keys Prefix(prefix) matches:
+// prefix itself and the keys below it with a '/' boundary, so
+// Watch("claims", …) sees "claims" and "claims/7" but not "claims-archive";
+// "" and prefixes ending in '/' match by bytes (see Prefix). It is
+// WatchEvents with a callback that takes only the key.
 //
 // Callbacks are coalesced: a burst of changes to one key gives at least one
 // call after the last change, not one call per change. They run one at a
@@ -28,8 +29,18 @@ import (
 // same way: fn may call Close too. (Two callbacks that cancel each other's
 // watchers at the same moment wait for each other: don't.)
 func (n *Node) Watch(prefix string, fn func(key string)) (cancel func(), err error) {
+	return n.WatchEvents(Prefix(prefix), func(e Event) { fn(e.Key) })
+}
+
+// WatchEvents calls fn with an Event after changes to the keys m matches
+// (local or from a peer). Delivery, coalescing and cancel work as for
+// Watch: a burst of changes to a key gives at least one Event after the
+// last of them, whose Seq is that of the key's latest change when the event
+// was taken; Read returns that state or a later one.
+func (n *Node) WatchEvents(m Match, fn func(Event)) (cancel func(), err error) {
 	w := &watcher{
-		prefix: prefix,
+		n:      n,
+		match:  m,
 		fn:     fn,
 		signal: make(chan struct{}, 1),
 		stop:   make(chan struct{}),
@@ -71,8 +82,9 @@ func (n *Node) Watch(prefix string, fn func(key string)) (cancel func(), err err
 // watcher is one subscription. The node marks keys dirty; the watcher's
 // goroutine takes the whole dirty set and calls fn once per key.
 type watcher struct {
-	prefix string
-	fn     func(key string)
+	n      *Node
+	match  Match
+	fn     func(Event)
 	signal chan struct{} // capacity 1: "the dirty set is not empty"
 	stop   chan struct{} // closed by cancel or Close (under watchMu)
 	exited chan struct{} // closed when the goroutine ends
@@ -107,8 +119,6 @@ func goid() uint64 {
 	return id
 }
 
-func (w *watcher) matches(key string) bool { return strings.HasPrefix(key, w.prefix) }
-
 // mark records a change of key and signals the goroutine. Never blocks.
 func (w *watcher) mark(key string) {
 	w.mu.Lock()
@@ -141,7 +151,7 @@ func (w *watcher) run() {
 				return
 			default:
 			}
-			w.fn(k)
+			w.fn(w.n.event(k))
 		}
 	}
 }
