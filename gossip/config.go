@@ -77,6 +77,12 @@ type Config struct {
 	// updates miss a node and wait for a gossip tick), fanout 6 in 9 ms.
 	PushFanout int
 
+	// Dissemination chooses how a published delta reaches the members:
+	// DisseminateEpidemic (the zero value, and the only mode so far)
+	// pushes it to PushFanout random peers, each of which forwards it if
+	// it was new, and queues it as a memberlist broadcast.
+	Dissemination Dissemination
+
 	// RejoinInterval is the time between checks for members that were seen
 	// but are no longer alive; their last addresses are re-joined, so
 	// partitions longer than memberlist's GossipToTheDeadTime heal.
@@ -235,6 +241,9 @@ func (c Config) normalize() (Config, error) {
 		if *d.p == 0 {
 			*d.p = d.def
 		}
+	}
+	if c.Dissemination > maxDissemination {
+		return bad("Dissemination %d unknown", c.Dissemination)
 	}
 	if c.PushFanout < 0 {
 		return bad("PushFanout is negative")
