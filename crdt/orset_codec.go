@@ -180,8 +180,9 @@ func decodeStringElem(raw []byte) (string, bool) {
 // canonical form that MarshalBinary writes), ErrTooLarge, ErrTooDeep,
 // ErrWrongType, ErrVersion, ErrDuplicate (an element twice, a dot twice in
 // one element or under two elements) or ErrInvalid (an element without
-// dots, a dot its context does not cover, an empty replica ID, a zero or
-// oversized counter). Allocation is bounded by a small multiple of len(b)
+// dots, a dot its context does not cover, more than MaxDotsPerReplica dots
+// of one replica on one element, an empty replica ID, a zero or oversized
+// counter). Allocation is bounded by a small multiple of len(b)
 // plus what msgpack allocates for the elements themselves. b is not
 // retained.
 func (s *ORSet[E]) UnmarshalBinary(b []byte) error {
@@ -250,6 +251,7 @@ func (s *ORSet[E]) UnmarshalBinary(b []byte) error {
 			return fmt.Errorf("%w: ORSet entry %d (%s) has no dots", ErrInvalid, i, clip(e))
 		}
 		ds := buf[:0]
+		run := 0 // dots of the current replica so far
 		for j := range m / 2 {
 			d, err := reps.readDot(r)
 			if err != nil {
@@ -262,6 +264,14 @@ func (s *ORSet[E]) UnmarshalBinary(b []byte) error {
 					}
 					return fmt.Errorf("%w: ORSet entry %d (%s) dots out of order (%v after %v)", ErrMalformed, i, clip(e), d, ds[len(ds)-1])
 				}
+			}
+			if j > 0 && d.Replica == ds[len(ds)-1].Replica {
+				run++
+			} else {
+				run = 1
+			}
+			if run > MaxDotsPerReplica {
+				return fmt.Errorf("%w: ORSet entry %d (%s) holds more than %d dots of replica %q (MaxDotsPerReplica)", ErrInvalid, i, clip(e), MaxDotsPerReplica, d.Replica)
 			}
 			if !ctx.Contains(d) {
 				return fmt.Errorf("%w: ORSet entry %d (%s) has dot %v that its context does not cover (vector has %q up to %d)", ErrInvalid, i, clip(e), d, d.Replica, ctx.vv.Get(d.Replica))

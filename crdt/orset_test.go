@@ -1024,6 +1024,7 @@ func orsetBadInputs() []badInput {
 		{name: "empty replica in the context", in: newORSetEnc(3, 1, 4).ctx([]any{"", 1}, nil).entries(0).bytes(), want: ErrInvalid},
 		{name: "zero counter in the context", in: newORSetEnc(3, 1, 4).ctx([]any{"a", 0}, nil).entries(0).bytes(), want: ErrInvalid},
 		{name: "duplicate replica in the context", in: newORSetEnc(3, 1, 4).ctx([]any{"a", 1, "a", 2}, nil).entries(0).bytes(), want: ErrDuplicate},
+		{name: "more than MaxDotsPerReplica dots of one replica", in: newORSetEnc(3, 1, 4).ctx([]any{"a", 17}, nil).entries(1).entry("x", "a", 1, "a", 2, "a", 3, "a", 4, "a", 5, "a", 6, "a", 7, "a", 8, "a", 9, "a", 10, "a", 11, "a", 12, "a", 13, "a", 14, "a", 15, "a", 16, "a", 17).bytes(), want: ErrInvalid},
 		{name: "cloud dot the vector absorbs", in: newORSetEnc(3, 1, 4).ctx([]any{"a", 1}, []any{"a", 2}).entries(0).bytes(), want: ErrInvalid},
 	}
 }
