@@ -36,7 +36,8 @@ type Config struct {
 
 	// Join lists seed addresses ("host:port" or "name/host:port"). They are
 	// joined in the background at start, and again by the rejoin loop
-	// whenever this node is alone.
+	// whenever no live member has their address (so groups that formed
+	// apart merge), unless a member that left was there.
 	Join []string
 
 	// SecretKey enables memberlist encryption (AES-GCM) with this key of
@@ -83,9 +84,12 @@ type Config struct {
 	// it was new, and queues it as a memberlist broadcast.
 	Dissemination Dissemination
 
-	// RejoinInterval is the time between checks for members that were seen
-	// but are no longer alive; their last addresses are re-joined, so
-	// partitions longer than memberlist's GossipToTheDeadTime heal.
+	// RejoinInterval is the time between checks for seeds and members
+	// that were seen but are no longer in the view (members that said they
+	// left excepted); their last addresses are re-dialled, so partitions
+	// longer than memberlist's GossipToTheDeadTime heal. Each round dials
+	// at most 3 addresses; an address that failed waits 1, 2, 4, then 8
+	// intervals (jittered by ±25%) before the next try.
 	RejoinInterval time.Duration
 
 	// InboundQueueDepth and InboundQueueBytes bound the received messages

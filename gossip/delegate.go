@@ -2,6 +2,7 @@ package gossip
 
 import (
 	"encoding/binary"
+	"time"
 
 	"github.com/hashicorp/memberlist"
 )
@@ -100,15 +101,19 @@ func (e *eventDelegate) NotifyJoin(n *memberlist.Node) {
 	if n.Name == g.cfg.Origin.Name {
 		return
 	}
-	g.peers.seen(n.Name, n.Address(), toMember(n).Epoch)
+	g.remember(n)
 	g.requestRound(n.Name)
 }
 
-// NotifyLeave drops the member from the live table. The rejoin loop keeps
-// its address, since memberlist does not say whether it left or died; a
-// member that closed says so itself (MsgLeave).
+// NotifyLeave drops the member from the live table. A member that left
+// (memberlist sets StateLeft when it announced its leave; our own MsgLeave
+// says the same) is never re-dialled; one that died is, by the rejoin loop.
 func (e *eventDelegate) NotifyLeave(n *memberlist.Node) {
-	(*Gossip)(e).table.remove(n.Name)
+	g := (*Gossip)(e)
+	g.table.remove(n.Name)
+	if n.State == memberlist.StateLeft && n.Name != g.cfg.Origin.Name {
+		g.peers.leave(n.Name, n.Address(), toMember(n).Epoch, time.Now())
+	}
 }
 
 // NotifyUpdate records a member's new address or metadata.
@@ -116,6 +121,15 @@ func (e *eventDelegate) NotifyUpdate(n *memberlist.Node) {
 	g := (*Gossip)(e)
 	g.table.put(n)
 	if n.Name != g.cfg.Origin.Name {
-		g.peers.seen(n.Name, n.Address(), toMember(n).Epoch)
+		g.remember(n)
+	}
+}
+
+// remember records a live member for the rejoin loop, unless that
+// incarnation already said it left (its leave overtook memberlist's news
+// of it).
+func (g *Gossip) remember(n *memberlist.Node) {
+	if m := toMember(n); !g.peers.seen(m.Name, n.Address(), m.Epoch) {
+		g.log.Debug("alive news of a member that left; not re-dialled", "member", m.Name, "epoch", m.Epoch)
 	}
 }

@@ -32,9 +32,11 @@
 //     message are chunked and reassembled before they are merged, so a
 //     single key can exceed memberlist's 20 MiB limit.
 //
-// A rejoin loop re-joins members that were seen but are gone (unless they
-// said they left), so partitions longer than memberlist's
-// GossipToTheDeadTime heal. Encryption (SecretKey)
+// A rejoin loop re-dials seeds and members that were seen but are missing
+// from the view (unless they said they left: a leave wins over older or
+// equal-epoch news in any order), with a jittered backoff and a few
+// addresses per round, so partitions longer than memberlist's
+// GossipToTheDeadTime heal and groups that formed apart merge. Encryption (SecretKey)
 // and a cluster label (Label) are memberlist's own.
 //
 // Every message starts with a versioned header carrying the sender's Origin

@@ -368,8 +368,8 @@ func (g *Gossip) Close() error {
 		g.closing = true
 		g.mu.Unlock()
 		close(g.done)
-		// Tell peers not to try rejoining us (best effort; if lost, their
-		// rejoin loop retries our address now and then, harmlessly).
+		// Tell peers not to try rejoining us (best effort: memberlist's
+		// own leave, which NotifyLeave sees as StateLeft, says it too).
 		bye := appendHeader(nil, MsgLeave, g.cfg.Origin)
 		for _, p := range g.randomPeers(math.MaxInt, "") {
 			g.sendPacket(p, MsgLeave, bye)
@@ -479,8 +479,8 @@ func (g *Gossip) handle(h header, r *reader, reassembled bool) error {
 		if err := r.end("leave"); err != nil {
 			return err
 		}
-		if !g.peers.forget(h.From) {
-			g.log.Debug("ignored leave of another epoch", "from", h.From.Name, "epoch", h.From.Epoch)
+		if h.From.Name != g.cfg.Origin.Name {
+			g.peers.leave(h.From.Name, "", h.From.Epoch, time.Now())
 		}
 	case MsgChunk:
 		if reassembled {

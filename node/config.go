@@ -38,9 +38,10 @@ type Config struct {
 	AdvertiseAddr string
 
 	// Join lists "host:port" addresses of nodes to join at Open. They are
-	// joined in the background and re-joined whenever the node is alone,
-	// so Open does not fail when they are not up yet; use WaitMembers to
-	// wait for the cluster.
+	// joined in the background and re-dialled (backing off) whenever no
+	// live member answers at them, so Open does not fail when they are not
+	// up yet and groups that formed apart merge; use WaitMembers to wait
+	// for the cluster.
 	Join []string
 
 	// SecretKey enables encryption (AES-GCM) with a key of 16, 24 or 32

@@ -19,8 +19,9 @@ type Member struct {
 }
 
 // Join joins the cluster through addrs ("host:port") and returns how many
-// nodes it reached. The addresses are remembered: the node re-joins them
-// whenever it finds itself alone.
+// nodes it reached. The addresses are remembered: the node re-dials them,
+// backing off, whenever no live member answers at them (unless a member
+// that left was there).
 func (n *Node) Join(ctx context.Context, addrs ...string) (int, error) {
 	if n.net == nil {
 		return 0, ErrNoNetwork
