@@ -56,6 +56,9 @@ func (d *delegate) NotifyMsg(b []byte) {
 		return
 	}
 	g.stats.recv[h.Type].add(len(buf))
+	if h.Type == MsgLeave {
+		g.events.markLeaving(h.From) // before memberlist's own leave arrives (see hub)
+	}
 	g.enqueueInbound(inMsg{h: h, body: r, size: len(buf)})
 }
 
@@ -97,7 +100,7 @@ type eventDelegate Gossip
 // anti-entropy round with it, so a new member catches up at once.
 func (e *eventDelegate) NotifyJoin(n *memberlist.Node) {
 	g := (*Gossip)(e)
-	g.table.put(n)
+	g.memberJoined(n)
 	if n.Name == g.cfg.Origin.Name {
 		return
 	}
@@ -110,7 +113,7 @@ func (e *eventDelegate) NotifyJoin(n *memberlist.Node) {
 // says the same) is never re-dialled; one that died is, by the rejoin loop.
 func (e *eventDelegate) NotifyLeave(n *memberlist.Node) {
 	g := (*Gossip)(e)
-	g.table.remove(n.Name)
+	g.memberLeft(n)
 	if n.State == memberlist.StateLeft && n.Name != g.cfg.Origin.Name {
 		g.peers.leave(n.Name, n.Address(), toMember(n).Epoch, time.Now())
 	}
@@ -119,7 +122,7 @@ func (e *eventDelegate) NotifyLeave(n *memberlist.Node) {
 // NotifyUpdate records a member's new address or metadata.
 func (e *eventDelegate) NotifyUpdate(n *memberlist.Node) {
 	g := (*Gossip)(e)
-	g.table.put(n)
+	g.memberUpdated(n)
 	if n.Name != g.cfg.Origin.Name {
 		g.remember(n)
 	}

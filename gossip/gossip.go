@@ -32,6 +32,7 @@ type Gossip struct {
 	stats   counters
 	peers   peerBook
 	table   memberTable
+	events  hub // membership subscriptions; see events.go
 
 	inbound      chan inMsg
 	inboundBytes atomic.Int64
@@ -380,6 +381,7 @@ func (g *Gossip) Close() error {
 		g.streams.closeStreams()
 		err = g.ml.Shutdown()
 		g.wg.Wait()
+		g.events.close()
 	})
 	return err
 }

@@ -3,10 +3,6 @@ package node
 import (
 	"context"
 	"fmt"
-	"slices"
-	"strconv"
-	"strings"
-	"time"
 
 	"github.com/converge-crdt/converge/gossip"
 )
@@ -67,44 +63,32 @@ func (n *Node) NumMembers() int {
 	return n.net.NumMembers()
 }
 
-// membersPoll is how often the node looks at the member list to wake
-// WaitFor and WaitMembers on membership changes: memberlist reports them only
-// to its event delegate, which the gossip layer owns.
-const membersPoll = 20 * time.Millisecond
-
-// watchMembers wakes waiters whenever the set of live members changes. It
-// runs until Close.
+// watchMembers wakes waiters whenever membership changes, driven by the
+// gossip layer's membership events. It runs until Close.
 func (n *Node) watchMembers() {
 	defer n.wg.Done()
-	t := time.NewTicker(membersPoll)
-	defer t.Stop()
-	last := ""
+	_, sub := n.net.Subscribe(1) // only "something changed" matters: overflow is fine
+	defer sub.Close()
 	for {
 		select {
 		case <-n.done:
 			return
 		case <-n.netDone:
 			return
-		case <-t.C:
+		case <-sub.Ready():
 		}
-		ms := n.net.Members()
-		names := make([]string, len(ms))
-		for i, m := range ms {
-			names[i] = m.Name + "/" + strconv.FormatUint(m.Epoch, 36)
+		for {
+			if _, ok := sub.Next(); !ok {
+				break
+			}
 		}
-		slices.Sort(names)
-		if cur := strings.Join(names, ","); cur != last {
-			last = cur
-			n.wake()
-		}
+		n.wake()
 	}
 }
 
 // WaitMembers blocks until at least count members (this node included) are
-// alive, ctx ends (ctx.Err()) or the node closes (ErrClosed). Membership
-// changes are noticed by polling the member list every 20 ms (package
-// gossip exposes no membership hook), so WaitMembers may return up to that
-// long after the change.
+// alive, ctx ends (ctx.Err()) or the node closes (ErrClosed). It is woken
+// by membership events (see MemberEvents), not by polling.
 func (n *Node) WaitMembers(ctx context.Context, count int) error {
 	if n.net == nil && count > 1 {
 		return fmt.Errorf("%w: waiting for %d members", ErrNoNetwork, count)

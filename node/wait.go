@@ -4,8 +4,7 @@ import "context"
 
 // WaitFor blocks until cond returns true, re-evaluating it after every change
 // of local state (a local update or a merge that changed something) and of
-// membership (noticed by polling the member list every 20 ms: package gossip
-// exposes no membership hook). It returns nil once cond holds, ctx.Err() if ctx ends first,
+// membership (a membership event from the gossip layer). It returns nil once cond holds, ctx.Err() if ctx ends first,
 // and ErrClosed if the node is closed. cond runs on the caller's goroutine,
 // not under the node's lock, so it may read the node through handles.
 func (n *Node) WaitFor(ctx context.Context, cond func() bool) error {
