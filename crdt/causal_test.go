@@ -176,9 +176,14 @@ func ccOf(dots ...Dot) *CausalContext {
 // the vector entry of its replica plus one.
 func checkCompact(t testing.TB, c *CausalContext) {
 	t.Helper()
-	for d := range c.cloud {
+	for d := range c.cloudDots() {
 		if d.Counter == 0 || d.Counter <= c.vv.Get(d.Replica)+1 {
 			t.Fatalf("context %v not compact: cloud dot %v", c, d)
+		}
+	}
+	for r, run := range c.cloud {
+		if len(run) == 0 || !slices.IsSorted(run) || len(slices.Compact(slices.Clone(run))) != len(run) {
+			t.Fatalf("context %v: cloud of %q is empty, unsorted or repeats: %v", c, r, run)
 		}
 	}
 	if c.cloud != nil && len(c.cloud) == 0 {

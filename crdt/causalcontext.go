@@ -2,6 +2,7 @@ package crdt
 
 import (
 	"fmt"
+	"iter"
 	"maps"
 	"slices"
 
@@ -19,22 +20,68 @@ import (
 // dot d has d.Counter > vv[d.Replica]+1, that is, the cloud holds only dots
 // the vector cannot absorb.
 //
+// The cloud is kept per replica, sorted, so compaction touches only the
+// replicas an Add or a Merge changed: the reference code sorts the whole
+// cloud on every call, and a peer that plants 400,000 gapped dots then
+// makes every later Add on the key cost half a second (issue 9, finding
+// 5). Add costs O(log k) for a replica with k cloud dots; Merge costs
+// O(other) plus, for each replica whose cloud it extends, O(k). The
+// decoder refuses a cloud of more than MaxCloudDots dots.
+//
 // The zero value is an empty context, ready to use.
 type CausalContext struct {
-	vv    VersionVector
-	cloud map[Dot]struct{}
+	vv VersionVector
+	// cloud holds, per replica, the counters of the events seen past a
+	// gap: strictly increasing, never empty, each above vv[replica]+1.
+	cloud map[ReplicaID][]uint64
 }
+
+// MaxCloudDots bounds the dot cloud of a decoded causal context. A cloud
+// holds events seen past a gap, which anti-entropy fills within a round or
+// two, so honest contexts hold far fewer; a peer's larger cloud is refused
+// with ErrTooLarge. Local merges are not bounded by it.
+const MaxCloudDots = 1 << 18
 
 // NewCausalContext returns an empty context.
 func NewCausalContext() *CausalContext { return &CausalContext{} }
 
 // Contains reports whether the event d has been seen.
 func (c *CausalContext) Contains(d Dot) bool {
-	if c.vv.Contains(d) {
-		return true
+	return c.vv.Contains(d) || c.cloudHas(d)
+}
+
+// cloudHas reports whether d is a cloud dot.
+func (c *CausalContext) cloudHas(d Dot) bool {
+	s := c.cloud[d.Replica]
+	if len(s) == 0 {
+		return false
 	}
-	_, ok := c.cloud[d]
+	_, ok := slices.BinarySearch(s, d.Counter)
 	return ok
+}
+
+// cloudDots yields the cloud dots in no particular order.
+func (c *CausalContext) cloudDots() iter.Seq[Dot] {
+	return func(yield func(Dot) bool) {
+		for r, s := range c.cloud {
+			for _, n := range s {
+				if !yield(Dot{Replica: r, Counter: n}) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// sortedCloud returns the cloud dots in dot order.
+func (c *CausalContext) sortedCloud() []Dot {
+	out := make([]Dot, 0, c.CloudLen())
+	for _, r := range slices.Sorted(maps.Keys(c.cloud)) {
+		for _, n := range c.cloud[r] {
+			out = append(out, Dot{Replica: r, Counter: n})
+		}
+	}
+	return out
 }
 
 // Next makes a new event for replica r: the dot after the highest counter
@@ -49,18 +96,49 @@ func (c *CausalContext) Next(r ReplicaID) Dot {
 
 // Add records the event d and compacts. A zero counter is ignored.
 func (c *CausalContext) Add(d Dot) {
-	if d.Counter == 0 || c.Contains(d) {
+	if d.Counter == 0 || c.vv.Contains(d) {
 		return
 	}
 	if d.Counter == c.vv.Get(d.Replica)+1 {
 		c.vv.Advance(d.Replica, d.Counter)
-		c.compact()
+		c.absorb(d.Replica)
+		return
+	}
+	s := c.cloud[d.Replica]
+	i, found := slices.BinarySearch(s, d.Counter)
+	if found {
 		return
 	}
 	if c.cloud == nil {
-		c.cloud = make(map[Dot]struct{})
+		c.cloud = make(map[ReplicaID][]uint64)
 	}
-	c.cloud[d] = struct{}{}
+	c.cloud[d.Replica] = slices.Insert(s, i, d.Counter)
+}
+
+// absorb restores the invariant for replica r after its vector entry rose
+// or its cloud grew: it drops the cloud dots the vector covers and moves
+// the run that extends the vector into it. O(log k + moved) for k cloud
+// dots of r; other replicas are not touched.
+func (c *CausalContext) absorb(r ReplicaID) {
+	s := c.cloud[r]
+	if len(s) == 0 {
+		return
+	}
+	v := c.vv.Get(r)
+	i, _ := slices.BinarySearch(s, v+1)
+	for i < len(s) && s[i] == v+1 {
+		v++
+		i++
+	}
+	c.vv.Advance(r, v)
+	if i == len(s) {
+		delete(c.cloud, r)
+		if len(c.cloud) == 0 {
+			c.cloud = nil
+		}
+		return
+	}
+	c.cloud[r] = s[i:]
 }
 
 // Merge adds every event of other and compacts. other is not modified.
@@ -68,55 +146,93 @@ func (c *CausalContext) Merge(other *CausalContext) { c.MergeChanged(other) }
 
 // MergeChanged is Merge, and reports whether c gained an event.
 // Compaction moves events from the cloud to the vector without changing the
-// set, so it does not count.
+// set, so it does not count. (A rising vector entry is always a gain: the
+// event right after the old entry is never in the cloud.)
 func (c *CausalContext) MergeChanged(other *CausalContext) (changed bool) {
-	changed = c.vv.MergeChanged(&other.vv)
-	for d := range other.cloud {
-		if c.vv.Contains(d) {
-			continue
+	for r, n := range other.vv.m {
+		if n > c.vv.Get(r) {
+			c.vv.Advance(r, n)
+			c.absorb(r)
+			changed = true
 		}
-		if c.cloud == nil {
-			c.cloud = make(map[Dot]struct{}, len(other.cloud))
-		}
-		n := len(c.cloud)
-		c.cloud[d] = struct{}{}
-		changed = changed || len(c.cloud) != n
 	}
-	c.compact()
+	for r, os := range other.cloud {
+		if c.unionCloud(r, os) {
+			changed = true
+		}
+	}
 	return changed
 }
 
-// compact moves cloud dots that extend the vector into it and drops those it
-// already covers, restoring the invariant.
-func (c *CausalContext) compact() {
-	if len(c.cloud) == 0 {
-		return
+// unionCloud adds the counters os (sorted, of replica r) that c has not
+// seen to r's cloud, compacts r, and reports whether any was new. It never
+// retains os.
+func (c *CausalContext) unionCloud(r ReplicaID, os []uint64) (added bool) {
+	floor := c.vv.Get(r)
+	if i, _ := slices.BinarySearch(os, floor+1); i > 0 {
+		os = os[i:] // covered by the vector
 	}
-	// Sorted order lets one pass absorb a run r:k+1, r:k+2, … of dots.
-	for _, d := range slices.SortedFunc(maps.Keys(c.cloud), compareDots) {
-		have := c.vv.Get(d.Replica)
-		switch {
-		case d.Counter <= have:
-			delete(c.cloud, d)
-		case d.Counter == have+1:
-			c.vv.Advance(d.Replica, d.Counter)
-			delete(c.cloud, d)
+	if len(os) == 0 {
+		return false
+	}
+	s := c.cloud[r]
+	var out []uint64
+	if len(os) <= 8 && len(s) > 0 {
+		// A few dots into a large cloud: insert them in place.
+		out = s
+		for _, n := range os {
+			i, found := slices.BinarySearch(out, n)
+			if !found {
+				out = slices.Insert(out, i, n)
+				added = true
+			}
+		}
+	} else {
+		out = make([]uint64, 0, len(s)+len(os))
+		i, j := 0, 0
+		for i < len(s) || j < len(os) {
+			switch {
+			case j == len(os) || (i < len(s) && s[i] < os[j]):
+				out = append(out, s[i])
+				i++
+			case i == len(s) || os[j] < s[i]:
+				out = append(out, os[j])
+				j++
+				added = true
+			default:
+				out = append(out, s[i])
+				i++
+				j++
+			}
 		}
 	}
-	if len(c.cloud) == 0 {
-		c.cloud = nil
+	if !added {
+		return false
 	}
+	if c.cloud == nil {
+		c.cloud = make(map[ReplicaID][]uint64)
+	}
+	c.cloud[r] = out
+	c.absorb(r)
+	return true
 }
 
 // Clone returns a copy sharing nothing with c.
 func (c *CausalContext) Clone() *CausalContext {
-	return &CausalContext{vv: *c.vv.Clone(), cloud: maps.Clone(c.cloud)}
+	k := &CausalContext{vv: *c.vv.Clone()}
+	if len(c.cloud) > 0 {
+		k.cloud = make(map[ReplicaID][]uint64, len(c.cloud))
+		for r, s := range c.cloud {
+			k.cloud[r] = slices.Clone(s)
+		}
+	}
+	return k
 }
 
 // Equal reports whether both contexts hold the same events. Both are
 // compact, so equal sets have equal vectors and clouds.
 func (c *CausalContext) Equal(other *CausalContext) bool {
-	return c.vv.Equal(&other.vv) && maps.Equal(c.cloud, other.cloud)
+	return c.vv.Equal(&other.vv) && maps.EqualFunc(c.cloud, other.cloud, slices.Equal)
 }
 
 // Vector returns a copy of the compact part: every replica's contiguous
@@ -124,10 +240,16 @@ func (c *CausalContext) Equal(other *CausalContext) bool {
 func (c *CausalContext) Vector() *VersionVector { return c.vv.Clone() }
 
 // CloudLen returns the number of dots seen past a gap.
-func (c *CausalContext) CloudLen() int { return len(c.cloud) }
+func (c *CausalContext) CloudLen() int {
+	n := 0
+	for _, s := range c.cloud {
+		n += len(s)
+	}
+	return n
+}
 
 func (c *CausalContext) String() string {
-	return fmt.Sprintf("{vv:%v cloud:%v}", c.vv.String(), slices.SortedFunc(maps.Keys(c.cloud), compareDots))
+	return fmt.Sprintf("{vv:%v cloud:%v}", c.vv.String(), c.sortedCloud())
 }
 
 // encode writes [vector, cloud]; the cloud is a flat array r1, c1, r2, c2, …
@@ -135,16 +257,18 @@ func (c *CausalContext) String() string {
 func (c *CausalContext) encode(w *wire.Writer) {
 	w.Array(2)
 	c.vv.encode(w)
-	w.Array(2 * len(c.cloud))
-	for _, d := range slices.SortedFunc(maps.Keys(c.cloud), compareDots) {
-		w.String(string(d.Replica))
-		w.Uint(d.Counter)
+	w.Array(2 * c.CloudLen())
+	for _, r := range slices.Sorted(maps.Keys(c.cloud)) {
+		for _, n := range c.cloud[r] {
+			w.String(string(r))
+			w.Uint(n)
+		}
 	}
 }
 
 // decodeCausalContext reads what encode wrote and checks the invariant: the
-// cloud is strictly ordered, has no zero or oversized counters, and holds no
-// dot the vector covers or could absorb.
+// cloud is strictly ordered, has no zero or oversized counters, holds no
+// dot the vector covers or could absorb, and has at most MaxCloudDots dots.
 func decodeCausalContext(r *wire.Reader) (*CausalContext, error) {
 	if err := r.ExpectArray("causal context", 2); err != nil {
 		return nil, err
@@ -161,7 +285,11 @@ func decodeCausalContext(r *wire.Reader) (*CausalContext, error) {
 	if n%2 != 0 {
 		return nil, fmt.Errorf("%w: dot cloud has odd length %d", ErrMalformed, n)
 	}
+	if n/2 > MaxCloudDots {
+		return nil, fmt.Errorf("%w: dot cloud of %d dots, limit %d (MaxCloudDots)", ErrTooLarge, n/2, MaxCloudDots)
+	}
 	var prev Dot
+	var run []uint64 // counters of prev's replica so far
 	for i := 0; i < n/2; i++ {
 		d, err := decodeDot(r, "cloud dot")
 		if err != nil {
@@ -176,15 +304,25 @@ func decodeCausalContext(r *wire.Reader) (*CausalContext, error) {
 		if d.Counter <= c.vv.Get(d.Replica)+1 {
 			return nil, fmt.Errorf("%w: cloud dot %v not compacted into vector %v", ErrInvalid, d, c.vv.String())
 		}
-		if c.cloud == nil {
-			// A dot takes at least 3 bytes: size the map only as far as
-			// the bytes left could fill it.
-			c.cloud = make(map[Dot]struct{}, min(n/2, r.Remaining()/3+1))
+		if i > 0 && d.Replica != prev.Replica {
+			c.setRun(prev.Replica, run)
+			run = nil
 		}
-		c.cloud[d] = struct{}{}
+		run = append(run, d.Counter)
 		prev = d
 	}
+	if len(run) > 0 {
+		c.setRun(prev.Replica, run)
+	}
 	return c, nil
+}
+
+// setRun stores the decoded cloud counters of r.
+func (c *CausalContext) setRun(r ReplicaID, run []uint64) {
+	if c.cloud == nil {
+		c.cloud = make(map[ReplicaID][]uint64)
+	}
+	c.cloud[r] = slices.Clip(run)
 }
 
 // decodeDot reads a replica ID followed by a counter.

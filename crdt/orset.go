@@ -400,7 +400,7 @@ func (s *ORSet[E]) removalsScoped(other *ORSet[E], sctx, octx *ctxProbe) bool {
 	if len(other.entries) > maxScopedDots || len(s.entries) < minScopedLen {
 		return false
 	}
-	events := uint64(len(other.ctx.cloud))
+	events := uint64(other.ctx.CloudLen())
 	for _, n := range other.ctx.vv.m {
 		if n > maxScopedDots || events+n > maxScopedDots {
 			return false
@@ -420,7 +420,7 @@ func (s *ORSet[E]) removalsScoped(other *ORSet[E], sctx, octx *ctxProbe) bool {
 			}
 		}
 	}
-	for d := range other.ctx.cloud {
+	for d := range other.ctx.cloudDots() {
 		if sctx.contains(d) {
 			seen++
 		}
@@ -487,8 +487,7 @@ func (p *ctxProbe) contains(d Dot) bool {
 	if len(p.c.cloud) == 0 {
 		return false
 	}
-	_, ok := p.c.cloud[d]
-	return ok
+	return p.c.cloudHas(d)
 }
 
 // Clone returns a deep copy of s that shares nothing mutable with it.

@@ -505,7 +505,7 @@ func checkORSetInvariants[E comparable](t testing.TB, s *ORSet[E]) {
 			seen[d] = e
 		}
 	}
-	for d := range s.ctx.cloud {
+	for d := range s.ctx.cloudDots() {
 		if d.Counter <= s.ctx.vv.Get(d.Replica)+1 {
 			t.Fatalf("context not compact: cloud dot %v, vector %v", d, s.ctx.vv.String())
 		}
