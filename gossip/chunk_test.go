@@ -206,7 +206,7 @@ func TestChunksExtendOnlyTheirKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := g.handle(h, r, false); err != nil {
+	if err := g.handle(h, r, false, g.newInflight(len(chunk))); err != nil {
 		t.Fatal(err)
 	}
 	p, ok := g.reasm.inProgress(peer, 7)

@@ -105,6 +105,14 @@ type Config struct {
 	SendQueueDepth int
 	SendWorkers    int
 
+	// MergeWorkers is how many goroutines merge received blobs into the
+	// Replica. Blobs of one key are merged one at a time, in order of
+	// arrival; blobs of different keys in parallel, so a large state that
+	// takes long to decode and merge does not hold up updates of other
+	// keys. The Replica must allow concurrent Merge calls for different
+	// keys (see Replica).
+	MergeWorkers int
+
 	// MaxBlob is the largest message (including one reassembled from
 	// chunks) this node sends or accepts. A single key's state must fit.
 	MaxBlob int
@@ -138,6 +146,7 @@ const (
 	DefaultInboundQueueBytes   = 512 << 20
 	DefaultSendQueueDepth      = 256
 	DefaultSendWorkers         = 2
+	DefaultMergeWorkers        = 4
 	DefaultMaxBlob             = 256 << 20
 	DefaultMaxReassemblyBytes  = 512 << 20
 	DefaultChunkSize           = 4 << 20
@@ -162,6 +171,7 @@ func DefaultConfig(name string) Config {
 		InboundQueueBytes:   DefaultInboundQueueBytes,
 		SendQueueDepth:      DefaultSendQueueDepth,
 		SendWorkers:         DefaultSendWorkers,
+		MergeWorkers:        DefaultMergeWorkers,
 		MaxBlob:             DefaultMaxBlob,
 		MaxReassemblyBytes:  DefaultMaxReassemblyBytes,
 		ChunkSize:           DefaultChunkSize,
@@ -235,6 +245,7 @@ func (c Config) normalize() (Config, error) {
 		{"InboundQueueDepth", &c.InboundQueueDepth, DefaultInboundQueueDepth},
 		{"SendQueueDepth", &c.SendQueueDepth, DefaultSendQueueDepth},
 		{"SendWorkers", &c.SendWorkers, DefaultSendWorkers},
+		{"MergeWorkers", &c.MergeWorkers, DefaultMergeWorkers},
 		{"MaxBlob", &c.MaxBlob, DefaultMaxBlob},
 		{"ChunkSize", &c.ChunkSize, DefaultChunkSize},
 	}

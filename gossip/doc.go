@@ -45,8 +45,10 @@
 // logged, and dropped.
 //
 // memberlist callbacks never block: received bytes are copied into a bounded
-// queue served by one worker goroutine, which is the only caller of
-// Replica.Merge. Reliable sends run on a few sender goroutines (one for
+// queue served by one worker goroutine, which decodes them and hands each
+// blob to a pool of MergeWorkers goroutines that call Replica.Merge: one
+// key's blobs in order and one at a time, different keys in parallel, so a
+// large state does not hold up small updates of other keys. Reliable sends run on a few sender goroutines (one for
 // anti-entropy replies, so they never wait behind a state transfer). Close
 // waits for all of them.
 //

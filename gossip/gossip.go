@@ -40,6 +40,8 @@ type Gossip struct {
 	control      chan sendJob // small anti-entropy replies, never behind bulk
 	rounds       chan string  // anti-entropy requests: peer name, "" = random
 
+	pool *mergePool // merge jobs by key, run by MergeWorkers goroutines
+
 	// Owned by the worker goroutine.
 	reasm *reassembler
 	wants map[string]want // keys requested and not yet received
@@ -78,6 +80,7 @@ func New(cfg Config, r Replica) (*Gossip, error) {
 		sends:   make(chan sendJob, cfg.SendQueueDepth),
 		control: make(chan sendJob, cfg.SendQueueDepth),
 		rounds:  make(chan string, 64),
+		pool:    newMergePool(cfg.MergeWorkers),
 		reasm:   newReassembler(cfg.MaxBlob, cfg.MaxReassemblyBytes, cfg.TransferTimeout),
 		wants:   make(map[string]want),
 		done:    make(chan struct{}),
@@ -109,8 +112,11 @@ func New(cfg Config, r Replica) (*Gossip, error) {
 	g.ml = ml
 	g.mlp.Store(ml)
 
-	g.wg.Add(4 + cfg.SendWorkers)
+	g.wg.Add(4 + cfg.SendWorkers + cfg.MergeWorkers)
 	go g.worker()
+	for range cfg.MergeWorkers {
+		go g.mergeWorker()
+	}
 	go g.antiEntropyLoop()
 	go g.rejoinLoop()
 	go g.sender(g.control)
@@ -395,8 +401,8 @@ func (g *Gossip) isClosed() bool {
 	}
 }
 
-// worker decodes queued messages and applies them. It is the only goroutine
-// that calls Replica.Merge, and it owns reasm and wants.
+// worker decodes queued messages and acts on them; blobs to merge go to the
+// merge pool (see mergepool.go). It owns reasm and wants.
 func (g *Gossip) worker() {
 	defer g.wg.Done()
 	tick := time.NewTicker(max(g.cfg.TransferTimeout/2, time.Second))
@@ -406,11 +412,12 @@ func (g *Gossip) worker() {
 		case <-g.done:
 			return
 		case m := <-g.inbound:
-			g.inboundBytes.Add(-int64(m.size))
-			if err := g.handle(m.h, m.body, false); err != nil {
+			ref := g.newInflight(m.size)
+			if err := g.handle(m.h, m.body, false, ref); err != nil {
 				g.stats.decodeErrors.Add(1)
 				g.log.Debug("dropped bad message", "from", m.h.From.Name, "type", m.h.Type, "err", err)
 			}
+			ref.release()
 		case now := <-tick.C:
 			if n := g.reasm.expire(now); n > 0 {
 				g.stats.transfersLost.Add(uint64(n))
@@ -424,25 +431,17 @@ func (g *Gossip) worker() {
 	}
 }
 
-// handle applies one message. It returns decoding errors; merge errors are
-// counted and logged here.
-func (g *Gossip) handle(h header, r *reader, reassembled bool) error {
+// handle acts on one message whose bytes ref holds. It returns decoding
+// errors; blobs go to the merge pool, whose merge errors are counted and
+// logged in merge.
+func (g *Gossip) handle(h header, r *reader, reassembled bool, ref *inflight) error {
 	switch h.Type {
-	case MsgDelta:
+	case MsgDelta, MsgDeltaDirect:
 		e, err := decodeDelta(r)
 		if err != nil {
 			return err
 		}
-		if g.merge(h.From, e) {
-			g.stats.forwarded.Add(1)
-			_ = g.spread(e.Key, e.Blob, h.From.Name) // over MaxBlob only by a longer header: AE has it
-		}
-	case MsgDeltaDirect:
-		e, err := decodeDelta(r)
-		if err != nil {
-			return err
-		}
-		g.merge(h.From, e)
+		g.submitMerge(mergeJob{from: h.From, e: e, forward: h.Type == MsgDelta, ref: ref})
 	case MsgRoot:
 		m, err := decodeRoot(r)
 		if err != nil {
@@ -475,7 +474,7 @@ func (g *Gossip) handle(h header, r *reader, reassembled bool) error {
 		for e := range entries.All() {
 			delete(g.wants, e.Key)
 			g.stats.keysRecv.Add(1)
-			g.merge(h.From, e)
+			g.submitMerge(mergeJob{from: h.From, e: e, ref: ref})
 		}
 	case MsgLeave:
 		if err := r.end("leave"); err != nil {
@@ -513,14 +512,29 @@ func (g *Gossip) handle(h header, r *reader, reassembled bool) error {
 			return fmt.Errorf("%w: reassembled message from %v inside chunks from %v", ErrDecode, ih.From, h.From)
 		}
 		g.stats.recv[ih.Type].add(len(msg))
-		return g.handle(ih, ir, true)
+		// The whole message is charged to the inbound budget while its
+		// blobs wait for the merge pool (over it if need be: its chunks
+		// were within it).
+		g.inboundBytes.Add(int64(len(msg)))
+		whole := g.newInflight(len(msg))
+		defer whole.release()
+		return g.handle(ih, ir, true, whole)
 	default:
 		return fmt.Errorf("%w: %w: %d", ErrDecode, ErrType, h.Type)
 	}
 	return nil
 }
 
-// merge merges one blob and reports whether it changed local state.
+// submitMerge queues a merge job, counting it as dropped if the pool is full.
+func (g *Gossip) submitMerge(j mergeJob) {
+	if !g.pool.submit(j) {
+		g.stats.droppedInbound.Add(1)
+		g.log.Debug("merge queue full, dropped", "from", j.from.Name, "key", j.e.Key)
+	}
+}
+
+// merge merges one blob and reports whether it changed local state. It runs
+// on the merge pool's goroutines.
 func (g *Gossip) merge(from Origin, e entry) bool {
 	changed, err := g.r.Merge(e.Key, e.Blob)
 	if err != nil && (errors.Is(err, ErrReplicaClosed) || g.isClosed()) {

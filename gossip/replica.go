@@ -15,7 +15,10 @@ type KeyDigest struct {
 // Implementations must be safe for concurrent use. gossip calls them from its
 // own goroutines, never from inside a memberlist callback, so they may take
 // locks and do I/O, but should return promptly: a slow replica delays
-// delivery, it does not block memberlist.
+// delivery, it does not block memberlist. Merge is called for different keys
+// at once (Config.MergeWorkers), never for one key at once: a replica that
+// merges a large state without holding a lock over all keys lets small
+// updates of other keys through meanwhile.
 type Replica interface {
 	// Digests returns one digest over all keys (the root) and the per-key
 	// digests, sorted by key. Anti-entropy compares roots first and only
