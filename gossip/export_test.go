@@ -12,4 +12,3 @@ func EncodeDelta(from Origin, key string, blob []byte) []byte {
 
 // MemberlistOf exposes the memberlist instance, for injection tests.
 func MemberlistOf(g *Gossip) *memberlist.Memberlist { return g.ml }
-
