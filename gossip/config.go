@@ -315,8 +315,9 @@ func (c Config) memberlistConfig(d *delegate) *memberlist.Config {
 	mc.Label = c.Label
 	mc.Delegate = d
 	mc.Events = (*eventDelegate)(d)
+	mc.Conflict = (*conflictDelegate)(d)
 	mc.LogOutput = nil
-	mc.Logger = log.New(&slogWriter{l: c.Logger.With("component", "memberlist"), handoffDrops: &d.stats.handoffDropped}, "", 0)
+	mc.Logger = log.New(&slogWriter{l: c.Logger.With("component", "memberlist"), handoffDrops: &d.stats.handoffDropped, formation: &d.stats.formation}, "", 0)
 	return &mc
 }
 
@@ -327,6 +328,7 @@ func (c Config) memberlistConfig(d *delegate) *memberlist.Config {
 type slogWriter struct {
 	l            *slog.Logger
 	handoffDrops *atomic.Uint64
+	formation    *formationCounters // counts key and label mismatches memberlist logs
 }
 
 // handoffDropLine is how memberlist (net.go, v0.7.0) logs a message dropped
@@ -351,6 +353,9 @@ func (w *slogWriter) Write(p []byte) (int, error) {
 	line = strings.TrimPrefix(line, "memberlist: ")
 	if w.handoffDrops != nil && strings.HasPrefix(line, handoffDropLine) {
 		w.handoffDrops.Add(1)
+	}
+	if w.formation != nil {
+		w.formation.classify(line)
 	}
 	w.l.Log(context.Background(), level, line)
 	return len(p), nil

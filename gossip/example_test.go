@@ -48,3 +48,20 @@ func Example() {
 	// b has hello: true
 	// members: 2
 }
+
+// Stats counts cluster formation problems by name; InboundLen is the depth
+// of the receive queue.
+func ExampleGossip_InboundLen() {
+	network := gossiptest.NewNetwork(1)
+	cfg := gossip.DefaultConfig("solo")
+	cfg.Origin.Epoch = 1
+	cfg.Transport = network.NewTransport("solo")
+	g, err := gossip.New(cfg, gossiptest.NewReplica())
+	if err != nil {
+		panic(err)
+	}
+	defer g.Close()
+	_, err = g.Join(context.Background(), "127.0.0.1:1") // nobody there
+	fmt.Println(err != nil, g.Stats().JoinFailures, g.InboundLen())
+	// Output: true 1 0
+}

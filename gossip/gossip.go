@@ -219,6 +219,9 @@ func (g *Gossip) Join(ctx context.Context, addrs ...string) (int, error) {
 			}
 			n, err := g.ml.Join([]string{a})
 			res.n += n
+			if n == 0 {
+				g.stats.formation.joinFailures.Add(1) // the caller gets the error
+			}
 			if err != nil {
 				res.err = err
 			}

@@ -24,7 +24,7 @@ type Stats struct {
 	OversizeRerouted uint64 // deltas over the packet budget sent over streams
 	DecodeErrors     uint64 // received bytes that failed to decode
 	MergeErrors      uint64 // Replica.Merge returned an error
-	JoinErrors       uint64 // Replica.Join failed; the deltas were queued apart
+	DeltaJoinErrors  uint64 // Replica.Join of two queued deltas failed; they were queued apart
 	Merged           uint64 // blobs merged that changed local state
 	Forwarded        uint64 // deltas re-pushed because they were new here
 
@@ -36,6 +36,13 @@ type Stats struct {
 	TransfersLost  uint64 // chunked transfers expired or over a limit
 	RejoinAttempts uint64 // rejoin tries (each with one or more addresses)
 	Rejoined       uint64 // nodes reached by rejoin tries
+
+	// Cluster formation problems, each also logged at WARN (see
+	// formation.go).
+	JoinFailures    uint64 // join or rejoin attempts to one address that reached no node
+	NameConflicts   uint64 // another node claimed a member's name from another address
+	KeyMismatches   uint64 // traffic memberlist dropped: not decryptable with our key, or encrypted unlike ours
+	LabelMismatches uint64 // traffic memberlist dropped: another cluster label
 }
 
 // traffic is the atomic form of Traffic.
@@ -56,6 +63,7 @@ type counters struct {
 	forwarded, aeRounds, aeEqual                      atomic.Uint64
 	keysSent, keysRecv, transfersDone, transfersLost  atomic.Uint64
 	rejoinAttempts, rejoined                          atomic.Uint64
+	formation                                         formationCounters
 }
 
 func (c *counters) snapshot() Stats {
@@ -69,7 +77,7 @@ func (c *counters) snapshot() Stats {
 		OversizeRerouted: c.oversize.Load(),
 		DecodeErrors:     c.decodeErrors.Load(),
 		MergeErrors:      c.mergeErrors.Load(),
-		JoinErrors:       c.joinErrors.Load(),
+		DeltaJoinErrors:  c.joinErrors.Load(),
 		Merged:           c.merged.Load(),
 		Forwarded:        c.forwarded.Load(),
 		AERounds:         c.aeRounds.Load(),
@@ -80,6 +88,10 @@ func (c *counters) snapshot() Stats {
 		TransfersLost:    c.transfersLost.Load(),
 		RejoinAttempts:   c.rejoinAttempts.Load(),
 		Rejoined:         c.rejoined.Load(),
+		JoinFailures:     c.formation.joinFailures.Load(),
+		NameConflicts:    c.formation.nameConflicts.Load(),
+		KeyMismatches:    c.formation.keyMismatches.Load(),
+		LabelMismatches:  c.formation.labelMismatches.Load(),
 	}
 	for t := MsgType(1); t < numMsgTypes; t++ {
 		if n := c.sent[t].msgs.Load(); n > 0 {
@@ -100,3 +112,7 @@ func (s Stats) SentBytes() uint64 {
 	}
 	return n
 }
+
+// InboundLen returns the number of received messages waiting for the
+// worker.
+func (g *Gossip) InboundLen() int { return len(g.inbound) }

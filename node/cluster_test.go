@@ -16,10 +16,11 @@ import (
 )
 
 // testLogger logs to stderr when NODE_TEST_LOG is set, and nowhere
-// otherwise (memberlist may log after a test returns).
+// otherwise (memberlist may log after a test returns; a nil Logger would
+// print warnings).
 func testLogger() *slog.Logger {
 	if os.Getenv("NODE_TEST_LOG") == "" {
-		return nil
+		return slog.New(slog.DiscardHandler)
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }

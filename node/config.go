@@ -54,9 +54,19 @@ type Config struct {
 	// Label is a cluster label: traffic with another label is dropped.
 	Label string
 
-	// Logger receives the node's logs. Nil discards them. The gossip layer
-	// logs to Gossip.Logger if set, else to this logger.
+	// Logger receives the node's logs. Nil means slog.Default() at WARN
+	// and above: warnings (a listener open to the network without a key, a
+	// seed that does not answer, a name conflict, a key or label mismatch,
+	// a dropped peer blob) need a person to act, and a node that starts
+	// silent on a misconfiguration runs alone while looking healthy. Pass
+	// slog.New(slog.DiscardHandler) for silence. The gossip layer logs to
+	// Gossip.Logger if set, else to this logger.
 	Logger *slog.Logger
+
+	// ReadyMembers is the member count (this node included) at which the
+	// node reports ready (see Readiness). Zero means 2 when Join is set
+	// (ready once a seed answered) and 1 otherwise (alone by design).
+	ReadyMembers int
 
 	// Clock is the wall clock behind LWW-Map timestamps. Nil means the
 	// system clock.
@@ -132,8 +142,10 @@ type settings struct {
 	networked bool
 	gossip    gossip.Config
 
-	maxObjects  int
-	insecureNet bool // reachable beyond loopback without a SecretKey
+	maxObjects   int
+	insecureNet  bool // reachable beyond loopback without a SecretKey
+	readyMembers int  // members needed to be ready
+	seeds        int  // len(Config.Join)
 }
 
 // validate checks cfg and returns its settings. It never mutates cfg.
@@ -155,11 +167,23 @@ func (cfg *Config) validate() (*settings, error) {
 	s.epoch = epoch
 	s.replica = replicaID(s.name, epoch)
 	if s.logger == nil {
-		s.logger = slog.New(slog.DiscardHandler)
+		s.logger = slog.New(warnOnly{slog.Default().Handler()})
 	}
 	if s.clock == nil {
 		s.clock = systemClock{}
 	}
+
+	switch {
+	case cfg.ReadyMembers < 0:
+		return bad("ReadyMembers is %d, want 0 (default) or more", cfg.ReadyMembers)
+	case cfg.ReadyMembers > 0:
+		s.readyMembers = cfg.ReadyMembers
+	case len(cfg.Join) > 0:
+		s.readyMembers = 2
+	default:
+		s.readyMembers = 1
+	}
+	s.seeds = len(cfg.Join)
 
 	switch {
 	case cfg.MaxObjects < 0:

@@ -8,28 +8,104 @@ import (
 	"net/http"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/converge-crdt/converge/gossip"
 )
 
-// WriteMetrics writes the node's counters and gauges in the Prometheus text
-// exposition format (version 0.0.4), so a scrape can read them without this
-// module depending on a metrics library. Counters come from Counters and
-// GossipStats, named after their JSON or field names
-// (converge_node_updates_total, converge_gossip_ae_rounds_total, …);
-// traffic is labelled by message type; gauges give members, objects and the
-// broadcast queue length.
+// MetricKind is the Prometheus type of a Metric.
+type MetricKind uint8
+
+// Metric kinds.
+const (
+	KindCounter   MetricKind = 1
+	KindGauge     MetricKind = 2
+	KindHistogram MetricKind = 3
+)
+
+// String returns the Prometheus type name: "counter", "gauge", "histogram".
+func (k MetricKind) String() string {
+	switch k {
+	case KindCounter:
+		return "counter"
+	case KindGauge:
+		return "gauge"
+	case KindHistogram:
+		return "histogram"
+	}
+	return "untyped"
+}
+
+// Metric is one sample of the node's metrics, the common source of
+// WriteMetrics and of the Prometheus collector (package node/promcollector).
+type Metric struct {
+	Name  string // converge_…, with _total for counters
+	Help  string
+	Kind  MetricKind
+	Label string // one label name ("type"), or ""
+	Value string // the label's value
+	// Number is the value of a counter or gauge.
+	Number float64
+	// Hist is the value of a histogram.
+	Hist *HistogramSnapshot
+}
+
+// Metrics returns every metric of the node: its counters (Counters) and the
+// gossip layer's (gossip.Stats) as converge_node_<name>_total and
+// converge_gossip_<name>_total, named after their JSON or snake_case field
+// names; traffic by message type; gauges for members, objects, queue
+// depths and readiness; and the merge latency histogram.
+func (n *Node) Metrics() []Metric {
+	var out []Metric
+	out = appendCounters(out, "converge_node_", n.Counters(), nodeHelp)
+	st := n.GossipStats()
+	out = appendCounters(out, "converge_gossip_", st, gossipHelp)
+	out = appendTraffic(out, "sent", st.Sent)
+	out = appendTraffic(out, "received", st.Received)
+	gauge := func(name, help string, v int) {
+		out = append(out, Metric{Name: name, Help: help, Kind: KindGauge, Number: float64(v)})
+	}
+	gauge("converge_members", "Live members of the cluster this node sees, itself included.", n.NumMembers())
+	gauge("converge_objects", "Named objects (keys) this replica holds.", len(n.Keys()))
+	gauge("converge_broadcast_queue", "Deltas waiting in the gossip broadcast queue.", n.QueueLen())
+	gauge("converge_inbound_queue", "Received messages waiting for the gossip worker.", n.inboundLen())
+	ready := 0
+	if n.Readiness().Ready {
+		ready = 1
+	}
+	gauge("converge_ready", "1 if the node sees Config.ReadyMembers members (see Node.Readiness), else 0.", ready)
+	h := n.metrics.mergeLatency.snapshot()
+	out = append(out, Metric{Name: "converge_merge_seconds",
+		Help: "Time to decode and merge one received blob that was not a duplicate.", Kind: KindHistogram, Hist: &h})
+	return out
+}
+
+// WriteMetrics writes Metrics in the Prometheus text exposition format
+// (version 0.0.4), for a scrape without a metrics library; see package
+// node/promcollector for a prometheus.Collector.
 func (n *Node) WriteMetrics(w io.Writer) error {
 	bw := bufio.NewWriter(w)
-	writeCounters(bw, "converge_node_", n.Counters())
-	st := n.GossipStats()
-	writeCounters(bw, "converge_gossip_", st)
-	writeTraffic(bw, "sent", st.Sent)
-	writeTraffic(bw, "received", st.Received)
-	gauge(bw, "converge_members", "Members of the cluster this node sees, itself included.", n.NumMembers())
-	gauge(bw, "converge_objects", "Named objects this replica holds.", len(n.Keys()))
-	gauge(bw, "converge_broadcast_queue", "Deltas waiting in the gossip broadcast queue.", n.QueueLen())
+	last := ""
+	for _, m := range n.Metrics() {
+		if m.Name != last {
+			fmt.Fprintf(bw, "# HELP %s %s\n# TYPE %s %s\n", m.Name, m.Help, m.Name, m.Kind)
+			last = m.Name
+		}
+		labels := ""
+		if m.Label != "" {
+			labels = fmt.Sprintf("{%s=%q}", m.Label, m.Value)
+		}
+		if m.Hist == nil {
+			fmt.Fprintf(bw, "%s%s %s\n", m.Name, labels, strconv.FormatFloat(m.Number, 'g', -1, 64))
+			continue
+		}
+		for i, b := range m.Hist.Bounds {
+			fmt.Fprintf(bw, "%s_bucket{le=%q} %d\n", m.Name, strconv.FormatFloat(b, 'g', -1, 64), m.Hist.Counts[i])
+		}
+		fmt.Fprintf(bw, "%s_bucket{le=\"+Inf\"} %d\n%s_sum %s\n%s_count %d\n", m.Name, m.Hist.Count,
+			m.Name, strconv.FormatFloat(m.Hist.Sum, 'g', -1, 64), m.Name, m.Hist.Count)
+	}
 	return bw.Flush()
 }
 
@@ -41,10 +117,11 @@ func (n *Node) MetricsHandler() http.Handler {
 	})
 }
 
-// writeCounters writes every uint64 field of the struct v as a counter. The
-// name is the field's JSON tag if it has one, else the field name in snake
-// case, so new fields appear without touching this file.
-func writeCounters(w io.Writer, prefix string, v any) {
+// appendCounters appends every uint64 field of the struct v as a counter.
+// The name is the field's JSON tag if it has one, else the field name in
+// snake case, so new fields appear without touching this file; the help
+// comes from help, or names the field for one added since.
+func appendCounters(out []Metric, prefix string, v any, help map[string]string) []Metric {
 	rv := reflect.ValueOf(v)
 	rt := rv.Type()
 	for i := range rt.NumField() {
@@ -56,30 +133,33 @@ func writeCounters(w io.Writer, prefix string, v any) {
 		if name == "" {
 			name = snake(f.Name)
 		}
-		full := prefix + name + "_total"
-		fmt.Fprintf(w, "# HELP %s %s.%s (see its documentation).\n# TYPE %s counter\n%s %d\n",
-			full, rt.Name(), f.Name, full, full, rv.Field(i).Uint())
+		h := help[f.Name]
+		if h == "" {
+			h = fmt.Sprintf("%s.%s.", rt, f.Name)
+		}
+		out = append(out, Metric{Name: prefix + name + "_total", Help: h, Kind: KindCounter, Number: float64(rv.Field(i).Uint())})
 	}
+	return out
 }
 
-// writeTraffic writes per-message-type message and byte counters.
-func writeTraffic(w io.Writer, dir string, m map[gossip.MsgType]gossip.Traffic) {
+// appendTraffic appends per-message-type message and byte counters.
+func appendTraffic(out []Metric, dir string, m map[gossip.MsgType]gossip.Traffic) []Metric {
 	types := slices.Sorted(maps.Keys(m))
 	for _, unit := range []string{"messages", "bytes"} {
 		name := "converge_gossip_" + dir + "_" + unit + "_total"
-		fmt.Fprintf(w, "# HELP %s Gossip %s %s by message type.\n# TYPE %s counter\n", name, unit, dir, name)
+		help := fmt.Sprintf("Gossip %s %s, by message type (payload bytes, without memberlist's framing).", unit, dir)
+		if len(types) == 0 {
+			out = append(out, Metric{Name: name, Help: help, Kind: KindCounter, Label: "type", Value: "delta"})
+		}
 		for _, t := range types {
 			v := m[t].Msgs
 			if unit == "bytes" {
 				v = m[t].Bytes
 			}
-			fmt.Fprintf(w, "%s{type=%q} %d\n", name, t.String(), v)
+			out = append(out, Metric{Name: name, Help: help, Kind: KindCounter, Label: "type", Value: t.String(), Number: float64(v)})
 		}
 	}
-}
-
-func gauge(w io.Writer, name, help string, v int) {
-	fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s gauge\n%s %d\n", name, help, name, name, v)
+	return out
 }
 
 // snake turns AERootsEqual into ae_roots_equal.

@@ -11,7 +11,7 @@ import (
 
 // sampleLine is one Prometheus text-format sample: a name, optional labels
 // and an integer value.
-var sampleLine = regexp.MustCompile(`^([a-z_]+)(\{type="[a-z_]+"\})? ([0-9]+)$`)
+var sampleLine = regexp.MustCompile(`^([a-z_]+)(\{(?:type|le)="[a-z_0-9.e+-Inf]+"\})? ([0-9.e+-]+)$`)
 
 // scrape parses WriteMetrics' output, checking the format, and returns the
 // samples by name (labels included).
@@ -26,7 +26,7 @@ func scrape(t *testing.T, n *Node) map[string]uint64 {
 		line := sc.Text()
 		if rest, ok := strings.CutPrefix(line, "# TYPE "); ok {
 			name, kind, _ := strings.Cut(rest, " ")
-			if kind != "counter" && kind != "gauge" {
+			if kind != "counter" && kind != "gauge" && kind != "histogram" {
 				t.Fatalf("metric %s has type %q", name, kind)
 			}
 			typed[name] = true
@@ -39,11 +39,20 @@ func scrape(t *testing.T, n *Node) map[string]uint64 {
 		if m == nil {
 			t.Fatalf("not a sample line: %q", line)
 		}
-		if !typed[m[1]] {
+		base := m[1]
+		for _, suf := range []string{"_bucket", "_sum", "_count"} {
+			if b, ok := strings.CutSuffix(base, suf); ok && typed[b] {
+				base = b
+			}
+		}
+		if !typed[base] {
 			t.Fatalf("sample %s before its # TYPE line", m[1])
 		}
-		v, _ := strconv.ParseUint(m[3], 10, 64)
-		out[m[1]+m[2]] = v
+		f, err := strconv.ParseFloat(m[3], 64)
+		if err != nil {
+			t.Fatalf("sample %q: %v", line, err)
+		}
+		out[m[1]+m[2]] = uint64(f)
 	}
 	return out
 }

@@ -10,8 +10,8 @@ import (
 // Member is a live member of the cluster.
 type Member struct {
 	Name  string `json:"name"`
-	Addr  string `json:"addr"` // host:port
-	Epoch uint64 `json:"epoch"`
+	Addr  string `json:"addr"`         // host:port
+	Epoch uint64 `json:"epoch,string"` // a string in JSON: JavaScript would round it
 }
 
 // Join joins the cluster through addrs ("host:port") and returns how many
@@ -103,6 +103,15 @@ func (n *Node) QueueLen() int {
 		return 0
 	}
 	return n.net.QueueLen()
+}
+
+// inboundLen returns the number of received messages waiting for the gossip
+// worker (0 without networking).
+func (n *Node) inboundLen() int {
+	if n.net == nil {
+		return 0
+	}
+	return n.net.InboundLen()
 }
 
 // GossipStats returns the gossip layer's counters (zero without networking).

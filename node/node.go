@@ -73,6 +73,7 @@ type metrics struct {
 	publishErrors  atomic.Uint64
 	clockSkews     atomic.Uint64
 	objectLimit    atomic.Uint64
+	mergeLatency   histogram
 }
 
 // Open validates cfg, starts the node and, if cfg has networking, its gossip

@@ -117,6 +117,8 @@ func (r *replica) Merge(key string, blob []byte) (changed bool, err error) {
 		n.metrics.duplicates.Add(1)
 		return false, nil
 	}
+	start := time.Now()
+	defer func() { n.metrics.mergeLatency.observe(time.Since(start)) }()
 	o, err := r.blobType(key, blob)
 	if err != nil {
 		return false, err

@@ -1,30 +1,37 @@
 package node
 
-import "github.com/converge-crdt/converge/gossip"
+import "time"
 
 // Status is a snapshot of a node, for humans and monitoring. It marshals to
-// JSON.
+// JSON with snake_case names throughout; epochs, digests and sequence
+// numbers, which use all 64 bits and would be rounded by JavaScript's
+// numbers, are written as decimal strings. Counters stay numbers (they
+// would need 2^53 events to round).
 type Status struct {
 	Name      string         `json:"name"`
-	Epoch     uint64         `json:"epoch"`
+	Epoch     uint64         `json:"epoch,string"`
 	ReplicaID string         `json:"replica_id"`
 	Addr      string         `json:"addr,omitempty"`
 	Closed    bool           `json:"closed"`
-	Root      uint64         `json:"root_digest"`
+	Ready     Readiness      `json:"readiness"`
+	Root      uint64         `json:"root_digest,string"`
+	Seq       uint64         `json:"seq,string"` // see Node.Seq
 	Members   []Member       `json:"members"`
 	Objects   []ObjectStatus `json:"objects"`
 	Counters  Counters       `json:"counters"`
-	Gossip    *gossip.Stats  `json:"gossip,omitempty"`
+	Gossip    *GossipStatus  `json:"gossip,omitempty"`
 	QueueLen  int            `json:"gossip_queue_len"`
 }
 
 // ObjectStatus describes one object.
 type ObjectStatus struct {
-	Key    string `json:"key"`
-	Type   string `json:"type"`
-	Tag    uint16 `json:"tag"`
-	Size   int    `json:"size"`   // encoded size in bytes
-	Digest uint64 `json:"digest"` // FNV-64a of the encoding
+	Key     string    `json:"key"`
+	Type    string    `json:"type"`
+	Tag     uint16    `json:"tag"`
+	Size    int       `json:"size"`          // encoded size in bytes
+	Digest  uint64    `json:"digest,string"` // FNV-64a of the encoding
+	Seq     uint64    `json:"seq,string"`    // sequence number of the last change (see Event.Seq)
+	Changed time.Time `json:"changed"`       // time of the last change; zero if none
 }
 
 // Counters are the node's own counters. They only grow.
@@ -67,12 +74,14 @@ func (n *Node) Status() Status {
 		ReplicaID: string(n.cfg.replica),
 		Addr:      n.Addr(),
 		Closed:    n.isClosed(),
+		Ready:     n.Readiness(),
 		Root:      root,
 		Members:   n.Members(),
 		Counters:  n.Counters(),
 		QueueLen:  n.QueueLen(),
 	}
 	n.mu.Lock()
+	st.Seq = n.seq
 	st.Objects = make([]ObjectStatus, 0, len(keys))
 	for _, kd := range keys {
 		obj := n.objects[kd.Key]
@@ -81,13 +90,12 @@ func (n *Node) Status() Status {
 		}
 		st.Objects = append(st.Objects, ObjectStatus{
 			Key: kd.Key, Type: obj.ops.name(), Tag: uint16(obj.ops.tag()),
-			Size: obj.size, Digest: kd.Digest,
+			Size: obj.size, Digest: kd.Digest, Seq: obj.seq, Changed: obj.changed,
 		})
 	}
 	n.mu.Unlock()
 	if n.net != nil {
-		gs := n.net.Stats()
-		st.Gossip = &gs
+		st.Gossip = &GossipStatus{Stats: n.net.Stats()}
 	}
 	return st
 }
