@@ -279,7 +279,7 @@ func (g *Gossip) rejoin() {
 		}
 		n, err := g.ml.Join([]string{a})
 		if n == 0 {
-			g.joinFailed(a, err, len(alive) <= 1)
+			g.joinFailed(a, err, len(v.names) <= 1)
 		}
 		g.peers.dialled(a, n > 0, time.Now(), g.cfg.RejoinInterval)
 		reached += n
