@@ -36,4 +36,9 @@ var (
 	// ErrClockSkew: a remote timestamp is further ahead of the local wall
 	// clock than the configured maximum skew.
 	ErrClockSkew = errors.New("crdt: remote clock too far ahead")
+	// ErrLeaseHeld: a lease is held by another holder and has not expired.
+	ErrLeaseHeld = errors.New("crdt: lease held by another holder")
+	// ErrNotHolder: a lease renewal or release by a token that no longer
+	// holds the lease (it expired and was taken over, or was released).
+	ErrNotHolder = errors.New("crdt: not the lease holder")
 )

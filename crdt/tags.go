@@ -18,6 +18,8 @@ const (
 	TagPNCounter TypeTag = 2
 	TagORSet     TypeTag = 3
 	TagLWWMap    TypeTag = 4
+	TagFWWMap    TypeTag = 5
+	TagLeaseMap  TypeTag = 6
 
 	// FirstUserTag is the lowest tag available to user-defined types.
 	FirstUserTag TypeTag = 1024
@@ -37,6 +39,10 @@ func (t TypeTag) String() string {
 		return "ORSet"
 	case TagLWWMap:
 		return "LWWMap"
+	case TagFWWMap:
+		return "FWWMap"
+	case TagLeaseMap:
+		return "LeaseMap"
 	}
 	return fmt.Sprintf("TypeTag(%d)", uint16(t))
 }

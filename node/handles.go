@@ -309,8 +309,10 @@ type ObjectHandle[T Value[T]] struct {
 	ops *ops[T]
 }
 
-// Object returns a handle to the object named key, of the registered type T.
-// It fails with ErrUnknownType if T is not in Config.Types.
+// Object returns a handle to the object named key, of the registered type T
+// or of a built-in type without a handle of its own (*crdt.FWWMap,
+// *crdt.LeaseMap, which package node/agent uses). It fails with
+// ErrUnknownType if T is neither.
 func Object[T Value[T]](n *Node, key string) (*ObjectHandle[T], error) {
 	var o *ops[T]
 	for _, t := range n.cfg.types {

@@ -153,6 +153,10 @@ var (
 	pncounterOps = &ops[*crdt.PNCounter]{t: crdt.TagPNCounter, n: "PNCounter", newFn: crdt.NewPNCounter}
 	orsetOps     = &ops[*rawSet]{t: crdt.TagORSet, n: "ORSet", newFn: crdt.NewORSet[rawValue]}
 	lwwmapOps    = &ops[*rawMap]{t: crdt.TagLWWMap, n: "LWWMap", newFn: crdt.NewLWWMap[rawValue, rawValue]}
+	// The coordination lattices have no handle of their own here: package
+	// node/agent reaches them through Object.
+	fwwmapOps   = &ops[*crdt.FWWMap]{t: crdt.TagFWWMap, n: "FWWMap", newFn: crdt.NewFWWMap}
+	leasemapOps = &ops[*crdt.LeaseMap]{t: crdt.TagLeaseMap, n: "LeaseMap", newFn: crdt.NewLeaseMap}
 )
 
 // builtinTypes returns the registry of built-in types by tag.
@@ -162,5 +166,7 @@ func builtinTypes() map[crdt.TypeTag]typeOps {
 		crdt.TagPNCounter: pncounterOps,
 		crdt.TagORSet:     orsetOps,
 		crdt.TagLWWMap:    lwwmapOps,
+		crdt.TagFWWMap:    fwwmapOps,
+		crdt.TagLeaseMap:  leasemapOps,
 	}
 }
