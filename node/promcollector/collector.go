@@ -93,8 +93,8 @@ func New(n *node.Node, opts Options) (*Collector, error) {
 	c := &Collector{
 		n: n, key: opts.BeaconKey, stop: stop, descs: make(map[string]*prometheus.Desc),
 		lag: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name: "converge_propagation_delay_seconds",
-			Help: "Time from a peer writing its propagation beacon to this node holding it (includes the hosts' clock offset).",
+			Name:    "converge_propagation_delay_seconds",
+			Help:    "Time from a peer writing its propagation beacon to this node holding it (includes the hosts' clock offset).",
 			Buckets: opts.LagBuckets,
 		}),
 	}
