@@ -108,11 +108,11 @@ func (g *Gossip) sendKeys(to *memberlist.Node, keys keyList) {
 		if !ok {
 			continue
 		}
-		es := entrySize(k, blob)
-		if es+64+len(g.cfg.Origin.Name) > g.cfg.MaxBlob {
-			g.log.Warn("key state over MaxBlob not sent", "key", k, "bytes", len(blob))
+		if len(blob) > g.MaxBlobSize(k) {
+			g.log.Warn("key state over MaxBlob not sent", "key", k, "bytes", len(blob), "limit", g.MaxBlobSize(k))
 			continue
 		}
+		es := entrySize(k, blob)
 		if size > 0 && size+es > g.cfg.ChunkSize {
 			if !flush() {
 				return

@@ -31,3 +31,8 @@ var ErrNoNetwork = errors.New("node: networking disabled")
 
 // ErrNotFound reports a key the node does not hold (Read).
 var ErrNotFound = errors.New("node: no such key")
+
+// ErrTooLarge reports a write refused because the object's state or delta
+// would be too large to replicate (over the gossip layer's MaxBlobSize for
+// the key, Gossip.MaxBlob less framing). The write changed nothing.
+var ErrTooLarge = errors.New("node: too large to replicate")

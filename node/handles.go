@@ -33,7 +33,7 @@ func (h *GCounterHandle) Key() string { return h.key }
 
 // Inc adds delta to the counter.
 func (h *GCounterHandle) Inc(ctx context.Context, delta uint64) error {
-	return h.n.update(ctx, h.key, gcounterOps, func(v any) (any, error) {
+	return h.n.updateSized(ctx, h.key, gcounterOps, h.n.growCounter(), func(v any) (any, error) {
 		return v.(*crdt.GCounter).Inc(h.n.cfg.replica, delta)
 	})
 }
@@ -64,14 +64,14 @@ func (h *PNCounterHandle) Key() string { return h.key }
 
 // Inc adds delta to the counter.
 func (h *PNCounterHandle) Inc(ctx context.Context, delta uint64) error {
-	return h.n.update(ctx, h.key, pncounterOps, func(v any) (any, error) {
+	return h.n.updateSized(ctx, h.key, pncounterOps, h.n.growCounter(), func(v any) (any, error) {
 		return v.(*crdt.PNCounter).Inc(h.n.cfg.replica, delta)
 	})
 }
 
 // Dec subtracts delta from the counter.
 func (h *PNCounterHandle) Dec(ctx context.Context, delta uint64) error {
-	return h.n.update(ctx, h.key, pncounterOps, func(v any) (any, error) {
+	return h.n.updateSized(ctx, h.key, pncounterOps, h.n.growCounter(), func(v any) (any, error) {
 		return v.(*crdt.PNCounter).Dec(h.n.cfg.replica, delta)
 	})
 }
@@ -109,7 +109,7 @@ func (h *ORSetHandle[E]) Add(ctx context.Context, e E) error {
 	if err != nil {
 		return err
 	}
-	return h.n.update(ctx, h.key, orsetOps, func(v any) (any, error) {
+	return h.n.updateSized(ctx, h.key, orsetOps, h.n.growSetAdd(raw), func(v any) (any, error) {
 		return v.(*rawSet).Add(h.n.cfg.replica, raw), nil
 	})
 }
@@ -121,7 +121,9 @@ func (h *ORSetHandle[E]) Remove(ctx context.Context, e E) error {
 	if err != nil {
 		return err
 	}
-	return h.n.update(ctx, h.key, orsetOps, func(v any) (any, error) {
+	// Removing only shrinks the state, and its delta (the removed dots) is
+	// smaller than the state.
+	return h.n.updateSized(ctx, h.key, orsetOps, 0, func(v any) (any, error) {
 		return v.(*rawSet).Remove(raw), nil
 	})
 }
@@ -202,7 +204,7 @@ func (h *LWWMapHandle[K, V]) Set(ctx context.Context, k K, v V) error {
 	if err != nil {
 		return err
 	}
-	return h.n.update(ctx, h.key, lwwmapOps, func(m any) (any, error) {
+	return h.n.updateSized(ctx, h.key, lwwmapOps, h.n.growMapWrite(rk, rv), func(m any) (any, error) {
 		mm := m.(*rawMap)
 		return h.n.lwwWriteLocked(h.key, mm, rk, mm.Set(h.n.cfg.replica, h.n.stampLocked(mm, rk), rk, rv))
 	})
@@ -215,7 +217,7 @@ func (h *LWWMapHandle[K, V]) Delete(ctx context.Context, k K) error {
 	if err != nil {
 		return err
 	}
-	return h.n.update(ctx, h.key, lwwmapOps, func(m any) (any, error) {
+	return h.n.updateSized(ctx, h.key, lwwmapOps, h.n.growMapWrite(rk, ""), func(m any) (any, error) {
 		mm := m.(*rawMap)
 		return h.n.lwwWriteLocked(h.key, mm, rk, mm.Delete(h.n.cfg.replica, h.n.stampLocked(mm, rk), rk))
 	})
@@ -343,6 +345,12 @@ func (h *ObjectHandle[T]) Key() string { return h.key }
 // shipped and wakes no watcher. If mutate panics, the panic reaches the
 // caller with the node unlocked and v as mutate left it (see Node's
 // update): mutators should change v only once they cannot fail.
+//
+// On a node with networking, v is a copy of the stored state (Clone) that
+// replaces it only if neither it nor the delta is too large to replicate;
+// otherwise Update fails with ErrTooLarge and nothing changes (a panic
+// then leaves the stored state as it was). The copy and the size check
+// cost O(state) per Update.
 func (h *ObjectHandle[T]) Update(ctx context.Context, mutate func(v T) (delta T, err error)) error {
 	return h.n.update(ctx, h.key, h.ops, func(v any) (any, error) {
 		d, err := mutate(v.(T))

@@ -54,6 +54,7 @@ type object struct {
 	ops    typeOps
 	val    any    // the state: a value of ops' type, owned by the node
 	dirty  bool   // digest and size are stale
+	bound  int    // at least the encoded size (see sizelimit.go)
 	digest uint64 // FNV-64a of the encoding, valid when !dirty
 	size   int    // encoded size in bytes, valid when !dirty
 
@@ -194,7 +195,7 @@ func (n *Node) objectLocked(key string, o typeOps) (*object, error) {
 		if err := n.roomLocked(key); err != nil {
 			return nil, err
 		}
-		obj = &object{ops: o, val: o.zero(), dirty: true}
+		obj = &object{ops: o, val: o.zero(), dirty: true, bound: growthSlack}
 		n.objects[key] = obj
 		n.keys = nil
 		n.rootDirty = true
@@ -236,11 +237,23 @@ func (n *Node) markDirtyLocked(obj *object) {
 // usable. The object keeps whatever state mutate left and is marked
 // changed, so its digest is recomputed and anti-entropy ships that state
 // (nothing is notified or published for the failed call).
+//
+// A write whose resulting state or delta would be too large to replicate
+// fails with ErrTooLarge and changes nothing (see mutateLocked). update
+// does not know how large the delta may be, so near the limit, and for
+// every write when it is not known, mutate runs on a copy of the state;
+// updateSized with a bound of the delta's encoded size avoids the copy.
 func (n *Node) update(ctx context.Context, key string, o typeOps, mutate func(v any) (delta any, err error)) error {
+	return n.updateSized(ctx, key, o, unknownGrowth, mutate)
+}
+
+// updateSized is update for a write whose delta encodes to at most grow
+// bytes (or unknownGrowth).
+func (n *Node) updateSized(ctx context.Context, key string, o typeOps, grow int, mutate func(v any) (delta any, err error)) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	blob, err := n.applyLocal(key, o, mutate)
+	blob, err := n.applyLocal(key, o, grow, mutate)
 	if blob == nil {
 		return err // nothing changed: an error, or an empty delta
 	}
@@ -263,7 +276,7 @@ func (n *Node) update(ctx context.Context, key string, o typeOps, mutate func(v 
 // a non-nil blob with an error means the state changed but the delta could
 // not be encoded or committed. The deferred unlock keeps a panic in user
 // code from leaving the lock held.
-func (n *Node) applyLocal(key string, o typeOps, mutate func(v any) (any, error)) (blob []byte, err error) {
+func (n *Node) applyLocal(key string, o typeOps, grow int, mutate func(v any) (any, error)) (blob []byte, err error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.closed {
@@ -280,19 +293,15 @@ func (n *Node) applyLocal(key string, o typeOps, mutate func(v any) (any, error)
 			n.markDirtyLocked(obj)
 		}
 	}()
-	delta, err := mutate(obj.val)
-	if err != nil {
+	// An empty delta changes nothing anywhere, and a write too large to
+	// replicate is refused before it changes anything: both give a nil
+	// blob.
+	blob, err = n.mutateLocked(key, obj, o, grow, mutate)
+	if blob == nil {
 		finished = true
 		return nil, err
 	}
-	if o.equal(delta, o.zero()) {
-		// An empty delta changes nothing anywhere. Deltas are small, so
-		// the comparison is cheap.
-		finished = true
-		return nil, nil
-	}
 	n.markDirtyLocked(obj)
-	blob, err = o.encode(delta)
 	if err == nil {
 		err = n.commitLocked(key, o.tag(), blob)
 	}

@@ -74,6 +74,7 @@ func (n *Node) refreshLocked(key string, obj *object, enc []byte) {
 	h := fnv.New64a()
 	_, _ = h.Write(enc)
 	obj.digest, obj.size, obj.dirty = h.Sum64(), len(enc), false
+	obj.bound = len(enc)
 }
 
 // Encode returns the full state of key (see gossip.Replica).
@@ -164,13 +165,14 @@ func (r *replica) Merge(key string, blob []byte) (changed bool, err error) {
 	}
 	if obj == nil {
 		// A new key: the received state is the whole state.
-		obj = &object{ops: o, val: v}
+		obj = &object{ops: o, val: v, bound: len(blob) + growthSlack}
 		n.objects[key] = obj
 		n.keys = nil
 		n.markDirtyLocked(obj)
 		changed = true
 	} else if merged, ok := o.mergeChanged(obj.val, v); ok {
 		obj.val = merged
+		grownLocked(obj, len(blob))
 		n.markDirtyLocked(obj)
 		changed = true
 	}
