@@ -42,7 +42,7 @@ func sizedCluster(t *testing.T, maxBlob int) (a, b *Node) {
 func TestOversizeWriteFailsBeforeChange(t *testing.T) {
 	big := strings.Repeat("x", 100<<10)
 	tests := []struct {
-		name  string
+		name string
 		bind func(n *Node) (write func(context.Context) error) // binds the key, returns the write
 	}{
 		{"LWWMap.Set", func(n *Node) func(context.Context) error {
