@@ -33,6 +33,10 @@ var (
 	ErrInvalid = errors.New("crdt: invalid state")
 	// ErrOverflow: a mutation would overflow a counter.
 	ErrOverflow = errors.New("crdt: counter overflow")
+	// ErrIdentity: a remote state claims more events of this replica's own
+	// ID than it has issued: forged by a peer, or made by another replica
+	// using the same ID (see IdentityChecker).
+	ErrIdentity = errors.New("crdt: state claims events this replica never issued")
 	// ErrClockSkew: a remote timestamp is further ahead of the local wall
 	// clock than the configured maximum skew.
 	ErrClockSkew = errors.New("crdt: remote clock too far ahead")

@@ -13,12 +13,13 @@ import (
 // per-replica maximum (Shapiro et al. 2011, §3.1.1).
 //
 // Every count is a uint64 and never wraps: Inc refuses an increment that
-// would take the replica's count or the total past math.MaxUint64.
-// Concurrent increments on different replicas can still, once merged, add
-// up to more than math.MaxUint64; Value then saturates at math.MaxUint64.
-// Such a state is reachable by correct replicas, so it encodes, decodes and
-// merges like any other: refusing it would stop those replicas from ever
-// converging. Only each replica's own count is bounded by a uint64.
+// would take the replica's own count past math.MaxUint64. The total is kept
+// exactly (128 bits) and Value saturates at math.MaxUint64. Inc does not
+// refuse an increment because of the total: the other replicas' counts are
+// theirs, and a peer that merged in a count of math.MaxUint64 for some
+// replica would otherwise freeze every replica's Inc for good (issue 9,
+// finding 1). A state whose counts add up past math.MaxUint64 is reachable
+// by correct replicas, so it encodes, decodes and merges like any other.
 //
 // The zero value is an empty counter, ready to use. A GCounter is not safe
 // for concurrent use.
@@ -44,11 +45,11 @@ func NewGCounter() *GCounter { return &GCounter{} }
 // delta.
 //
 // Unlike the other mutators, Inc returns an error: Go has no checked
-// arithmetic, and a counter that silently wraps (or saturates) on a local
-// increment reports a wrong value forever after. If r's count or the total
-// would exceed math.MaxUint64, Inc changes nothing and returns an error
-// wrapping ErrOverflow. An empty r, or one longer than the decoders accept
-// (256 bytes), is refused with ErrInvalid.
+// arithmetic, and a count that silently wraps reports a wrong value forever
+// after. If r's own count would exceed math.MaxUint64, Inc changes nothing
+// and returns an error wrapping ErrOverflow; a total past math.MaxUint64
+// only saturates Value (see GCounter). An empty r, or one longer than the
+// decoders accept (256 bytes), is refused with ErrInvalid.
 func (g *GCounter) Inc(r ReplicaID, n uint64) (*GCounter, error) {
 	if err := checkMutatorReplica(r); err != nil {
 		return nil, err
@@ -60,9 +61,6 @@ func (g *GCounter) Inc(r ReplicaID, n uint64) (*GCounter, error) {
 	if old > math.MaxUint64-n {
 		return nil, fmt.Errorf("%w: replica %q count %d + %d exceeds %d", ErrOverflow, r, old, n, uint64(math.MaxUint64))
 	}
-	if total, ok := g.sum.uint64(); !ok || total > math.MaxUint64-n {
-		return nil, fmt.Errorf("%w: value %v + %d exceeds %d", ErrOverflow, g.sum, n, uint64(math.MaxUint64))
-	}
 	g.counts.Advance(r, old+n)
 	g.sum = g.sum.add(n)
 	d := &GCounter{sum: sum128{lo: old + n}}
@@ -71,7 +69,7 @@ func (g *GCounter) Inc(r ReplicaID, n uint64) (*GCounter, error) {
 }
 
 // Value returns the sum of all replicas' counts, or math.MaxUint64 if the
-// sum exceeds it (possible only after merging concurrent increments).
+// sum exceeds it.
 func (g *GCounter) Value() uint64 {
 	v, ok := g.sum.uint64()
 	if !ok {

@@ -132,17 +132,18 @@ func NewORSet[E comparable]() *ORSet[E] { return &ORSet[E]{} }
 // one fresh dot from the context. Afterwards e has exactly one dot.
 //
 // r must be this replica's own ID, non-empty and at most 256 bytes (the
-// longest the decoders accept), and e must equal itself (not a float NaN,
+// longest the decoders accept), with fewer than MaxCounter events, and e
+// must equal itself (not a float NaN,
 // which no lookup could find). A dot made from a bad ID could never be
 // encoded for a peer to accept, so for such arguments Add records nothing
 // and returns an empty delta. It does not panic, because a replica ID is
 // configuration that the node package validates once when it starts; a bad
 // one reaching here is a programming error that the caller's tests reveal
 // (the element never appears), not a condition to crash a long-running
-// agent over.
+// agent over. TryAdd says why it recorded nothing.
 func (s *ORSet[E]) Add(r ReplicaID, e E) *ORSet[E] {
 	delta := NewORSet[E]()
-	if r == "" || len(r) > maxReplicaIDLen || e != e {
+	if r == "" || len(r) > maxReplicaIDLen || e != e || s.ctx.vv.Get(r) >= MaxCounter {
 		return delta
 	}
 	if old, ok := s.entries[e]; ok {

@@ -11,15 +11,16 @@ import (
 // for increments and N for decrements, whose difference is the value
 // (Shapiro et al. 2011, §3.1.2). Merge merges P and N separately.
 //
-// A local mutation never overflows: Inc and Dec return an error wrapping
-// ErrOverflow, and change nothing, if P or N would pass math.MaxUint64 or
-// if the value would pass math.MaxInt64 (Inc) or math.MinInt64 (Dec).
-// Concurrent mutations on different replicas can still, once merged, take
-// the exact value outside int64; the state stays valid and encodable (P and
-// N are kept exactly) and Value saturates at math.MaxInt64 or
-// math.MinInt64. A mutation moving the value back towards the range is
-// allowed. As for GCounter, P and N sums past math.MaxUint64 are reachable
-// by correct replicas and so encode and decode like any other state.
+// A count never wraps: Inc and Dec return an error wrapping ErrOverflow,
+// and change nothing, if the replica's own increment (P) or decrement (N)
+// count would pass math.MaxUint64. The exact value is kept (P and N in 128
+// bits each) and Value saturates at math.MaxInt64 or math.MinInt64. Inc and
+// Dec do not refuse a mutation because of the value: it sums every
+// replica's counts, and a peer that merged in a huge count for some replica
+// would otherwise freeze Inc (or Dec) on every replica for good (issue 9,
+// finding 1). As for GCounter, P and N sums past math.MaxUint64 are
+// reachable by correct replicas and so encode and decode like any other
+// state.
 //
 // The zero value is a counter at 0, ready to use. A PNCounter is not safe
 // for concurrent use.
@@ -46,11 +47,6 @@ func (c *PNCounter) Inc(r ReplicaID, n uint64) (*PNCounter, error) {
 	if n == 0 {
 		return NewPNCounter(), nil
 	}
-	// Check the value first: P's own check would report a GCounter
-	// overflow for what the caller sees as an int64 overflow.
-	if neg, mag := pnValue(c.p.sum.add(n), c.n.sum); !neg && mag.cmp(sum128{lo: math.MaxInt64}) > 0 {
-		return nil, fmt.Errorf("%w: PNCounter value %v + %d exceeds %d", ErrOverflow, c.exact(), n, int64(math.MaxInt64))
-	}
 	d, err := c.p.Inc(r, n)
 	if err != nil {
 		return nil, fmt.Errorf("PNCounter increments: %w", err)
@@ -69,9 +65,6 @@ func (c *PNCounter) Dec(r ReplicaID, n uint64) (*PNCounter, error) {
 	if n == 0 {
 		return NewPNCounter(), nil
 	}
-	if neg, mag := pnValue(c.p.sum, c.n.sum.add(n)); neg && mag.cmp(sum128{lo: 1 << 63}) > 0 {
-		return nil, fmt.Errorf("%w: PNCounter value %v - %d is below %d", ErrOverflow, c.exact(), n, int64(math.MinInt64))
-	}
 	d, err := c.n.Inc(r, n)
 	if err != nil {
 		return nil, fmt.Errorf("PNCounter decrements: %w", err)
@@ -80,8 +73,7 @@ func (c *PNCounter) Dec(r ReplicaID, n uint64) (*PNCounter, error) {
 }
 
 // Value returns the sum of increments minus the sum of decrements,
-// saturated to [math.MinInt64, math.MaxInt64] (the exact value leaves that
-// range only after merging concurrent mutations).
+// saturated to [math.MinInt64, math.MaxInt64].
 func (c *PNCounter) Value() int64 {
 	neg, mag := pnValue(c.p.sum, c.n.sum)
 	switch {

@@ -110,7 +110,7 @@ func (h *ORSetHandle[E]) Add(ctx context.Context, e E) error {
 		return err
 	}
 	return h.n.updateSized(ctx, h.key, orsetOps, h.n.growSetAdd(raw), func(v any) (any, error) {
-		return v.(*rawSet).Add(h.n.cfg.replica, raw), nil
+		return v.(*rawSet).TryAdd(h.n.cfg.replica, raw)
 	})
 }
 
@@ -289,7 +289,11 @@ func (n *Node) stampLocked(m *rawMap, k rawValue) crdt.HLC {
 		// reports the lost write.
 		_, _ = n.hlc.Observe(ts, wall)
 	}
-	return n.hlc.Now(wall)
+	ts := n.hlc.Now(wall)
+	if ts.Compare(n.lwwIssued) > 0 {
+		n.lwwIssued = ts
+	}
+	return ts
 }
 
 // lwwWriteLocked checks the delta of a local write of k: an empty one means

@@ -31,6 +31,7 @@ type Node struct {
 	root      uint64             // guarded by mu; root digest, valid when !rootDirty
 	rootDirty bool               // guarded by mu
 	hlc       crdt.Clock         // guarded by mu; issues LWW-Map timestamps
+	lwwIssued crdt.HLC           // guarded by mu; the latest LWW-Map stamp issued
 	seen      seenSet            // guarded by mu; blobs merged lately
 	limitLog  time.Time          // guarded by mu; when a drop over MaxObjects was last logged
 	seq       uint64             // guarded by mu; number of changes so far (see Event.Seq)
@@ -73,6 +74,7 @@ type metrics struct {
 	unknownTypes   atomic.Uint64
 	publishErrors  atomic.Uint64
 	clockSkews     atomic.Uint64
+	identityClaims atomic.Uint64
 	objectLimit    atomic.Uint64
 	mergeLatency   histogram
 }

@@ -102,8 +102,9 @@ func (r *replica) Encode(key string) ([]byte, bool, error) {
 // the tag's type; a key bound to another type rejects it (ErrTypeMismatch),
 // as do unknown tags (ErrUnknownType) and bytes that fail to decode
 // (ErrDecode), a blob for a new key beyond Config.MaxObjects
-// (ErrTooManyObjects) and an LWW-Map stamped too far ahead of our clock
-// (crdt.ErrClockSkew, see observeLocked). Rejections change nothing, are
+// (ErrTooManyObjects), a blob claiming updates in our name that we never
+// made (crdt.ErrIdentity, see claimsLocked) and an LWW-Map stamped too far
+// ahead of our clock (crdt.ErrClockSkew, see observeLocked). Rejections change nothing, are
 // counted in Status and logged.
 func (r *replica) Merge(key string, blob []byte) (changed bool, err error) {
 	n := (*Node)(r)
@@ -158,6 +159,10 @@ func (r *replica) Merge(key string, blob []byte) (changed bool, err error) {
 			}
 			return false, err
 		}
+	}
+	if err := n.claimsLocked(key, obj, o, v); err != nil {
+		n.mu.Unlock()
+		return false, err
 	}
 	if err := n.observeLocked(key, v); err != nil {
 		n.mu.Unlock()

@@ -46,6 +46,7 @@ type Counters struct {
 	PublishErrors    uint64 `json:"publish_errors"`     // deltas the gossip layer refused
 	ClockSkews       uint64 `json:"clock_skews"`        // received LWW-Map blobs stamped too far ahead of our clock
 	ObjectLimitDrops uint64 `json:"object_limit_drops"` // received blobs for new keys beyond Config.MaxObjects
+	IdentityClaims   uint64 `json:"identity_claims"`    // received blobs claiming updates in our name we never made
 }
 
 // Counters returns the node's counters.
@@ -62,6 +63,7 @@ func (n *Node) Counters() Counters {
 		PublishErrors:    m.publishErrors.Load(),
 		ClockSkews:       m.clockSkews.Load(),
 		ObjectLimitDrops: m.objectLimit.Load(),
+		IdentityClaims:   m.identityClaims.Load(),
 	}
 }
 

@@ -52,6 +52,10 @@ type typeOps interface {
 	equal(a, b any) bool
 	goType() reflect.Type
 	check() error
+	// checkClaims returns an error wrapping crdt.ErrIdentity if remote
+	// claims events of self beyond local (nil: a key not held yet), for
+	// types that implement crdt.IdentityChecker; nil for others.
+	checkClaims(local, remote any, self crdt.ReplicaID) error
 }
 
 type ops[T Value[T]] struct {
@@ -109,6 +113,16 @@ func (o *ops[T]) mergeChanged(dst, src any) (merged any, changed bool) {
 	}
 	return probe, true
 }
+func (o *ops[T]) checkClaims(local, remote any, self crdt.ReplicaID) error {
+	if local == nil {
+		local = o.newFn()
+	}
+	if c, ok := local.(crdt.IdentityChecker[T]); ok {
+		return c.CheckClaims(remote.(T), self)
+	}
+	return nil
+}
+
 func (o *ops[T]) clone(v any) any     { return v.(T).Clone() }
 func (o *ops[T]) equal(a, b any) bool { return a.(T).Equal(b.(T)) }
 
