@@ -18,6 +18,13 @@ func checkGCounterInvariants(t testing.TB, g *GCounter) {
 			t.Fatalf("decoded counter has entry %q:%d", r, c)
 		}
 		sum = sum.add(c)
+		if _, ok := g.pr.get(r); ok {
+			t.Fatalf("decoded counter has both a count and a prune record for %q", r)
+		}
+	}
+	sum = sum.add(g.pr.base)
+	for _, x := range g.pr.recs {
+		sum = sum.add(x.n)
 	}
 	if sum != g.sum {
 		t.Fatalf("cached sum %v, counts add up to %v", g.sum, sum)
@@ -55,7 +62,7 @@ func FuzzGCounterUnmarshal(f *testing.F) {
 	for _, tc := range gcounterBadInputs() {
 		bad = append(bad, tc.in)
 	}
-	counterSeeds(f, valid, bad)
+	counterSeeds(f, append(valid, prunedGCounterSeeds(f)...), bad)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		fuzzCounterDecode(t, b, NewGCounter, checkGCounterInvariants, (*GCounter).Value)
 	})
@@ -87,7 +94,7 @@ func FuzzPNCounterUnmarshal(f *testing.F) {
 	for _, tc := range pnBadInputs() {
 		bad = append(bad, tc.in)
 	}
-	counterSeeds(f, valid, bad)
+	counterSeeds(f, append(valid, prunedPNCounterSeeds(f)...), bad)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		fuzzCounterDecode(t, b, NewPNCounter, func(t testing.TB, c *PNCounter) {
 			checkGCounterInvariants(t, &c.p)

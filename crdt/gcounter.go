@@ -27,9 +27,13 @@ type GCounter struct {
 	// counts holds each replica's increments. Entries are never zero and
 	// never decrease.
 	counts VersionVector
-	// sum is the exact total of counts, 128 bits wide so that merges never
-	// lose it; it is derived state and not part of Equal.
+	// sum is the exact total of counts, prune records and base, 128 bits
+	// wide so that merges never lose it; it is derived state and not part
+	// of Equal.
 	sum sum128
+	// pr holds the records of pruned replicas (see Prune). No replica has
+	// both an entry in counts and a record.
+	pr pruneSet
 }
 
 var (
@@ -56,6 +60,9 @@ func (g *GCounter) Inc(r ReplicaID, n uint64) (*GCounter, error) {
 	}
 	if n == 0 {
 		return NewGCounter(), nil
+	}
+	if _, ok := g.pr.get(r); ok {
+		return g.incPruned(r, n)
 	}
 	old := g.counts.Get(r)
 	if old > math.MaxUint64-n {
@@ -84,6 +91,9 @@ func (g *GCounter) Merge(other *GCounter) { g.MergeChanged(other) }
 
 // MergeChanged is Merge, and reports whether a count rose.
 func (g *GCounter) MergeChanged(other *GCounter) (changed bool) {
+	if !g.pr.empty() || !other.pr.empty() {
+		return g.mergePruned(other)
+	}
 	for r, c := range other.counts.m {
 		if old := g.counts.m[r]; c > old {
 			g.counts.Advance(r, c)
@@ -96,25 +106,31 @@ func (g *GCounter) MergeChanged(other *GCounter) (changed bool) {
 
 // Clone returns a copy sharing nothing with g.
 func (g *GCounter) Clone() *GCounter {
-	return &GCounter{counts: *g.counts.Clone(), sum: g.sum}
+	return &GCounter{counts: *g.counts.Clone(), sum: g.sum, pr: g.pr.clone()}
 }
 
 // Equal reports whether both counters hold the same count for every
 // replica.
-func (g *GCounter) Equal(other *GCounter) bool { return g.counts.Equal(&other.counts) }
+func (g *GCounter) Equal(other *GCounter) bool {
+	return g.counts.Equal(&other.counts) && g.pr.equal(&other.pr)
+}
 
 // String formats the value and the per-replica counts in replica order, for
 // example "GCounter(5)[a:3 b:2]".
 func (g *GCounter) String() string {
-	return fmt.Sprintf("GCounter(%v)%v", g.sum, g.counts.String())
+	return fmt.Sprintf("GCounter(%v)%v%v", g.sum, g.counts.String(), g.pr.String())
 }
 
-// MarshalBinary encodes the counter as [TagGCounter, version, counts],
-// counts being the flat array r1, c1, r2, c2, … in replica order.
+// MarshalBinary encodes the counter as [TagGCounter, 1, counts], counts
+// being the flat array r1, c1, r2, c2, … in replica order, or, once it
+// holds prune records, as [TagGCounter, 2, counts, pruned] (see Prune).
 func (g *GCounter) MarshalBinary() ([]byte, error) {
 	w := wire.NewWriter()
-	writeHeader(w, TagGCounter, 1)
+	writeHeaderPruned(w, TagGCounter, 1, 1, !g.pr.empty())
 	g.counts.encode(w)
+	if !g.pr.empty() {
+		g.pr.encode(w)
+	}
 	return w.Bytes(), nil
 }
 
@@ -124,12 +140,18 @@ func (g *GCounter) MarshalBinary() ([]byte, error) {
 // zero count, truncated input or trailing bytes.
 func (g *GCounter) UnmarshalBinary(b []byte) error {
 	r := wire.NewReader(b)
-	if err := readHeader(r, TagGCounter, 1); err != nil {
+	pruned, err := readHeaderPruned(r, TagGCounter, 1, 1)
+	if err != nil {
 		return err
 	}
 	d, err := decodeGCounterBody(r, "GCounter counts")
 	if err != nil {
 		return err
+	}
+	if pruned {
+		if err := d.decodePruned(r, "GCounter", false); err != nil {
+			return err
+		}
 	}
 	if err := r.Done(); err != nil {
 		return err

@@ -262,7 +262,7 @@ func gcounterBadInputs() []badInput {
 		{name: "truncated count", in: []byte{0x93, 0x01, 0x01, 0x92, 0xa1, 'a', 0xcd, 0x01}, want: ErrTruncated},
 		{name: "trailing byte", in: append(wireBytes(counts("a", 1)), 0x00), want: ErrTrailing},
 		{name: "wrong tag", in: wireBytes(func(w *wire.Writer) { hdr(w, TagPNCounter, 1, 1); w.Array(0) }), want: ErrWrongType},
-		{name: "unknown version", in: wireBytes(func(w *wire.Writer) { hdr(w, TagGCounter, 2, 1); w.Array(0) }), want: ErrVersion},
+		{name: "unknown version", in: wireBytes(func(w *wire.Writer) { hdr(w, TagGCounter, 3, 1); w.Array(0) }), want: ErrVersion},
 		{name: "too many fields", in: wireBytes(func(w *wire.Writer) { hdr(w, TagGCounter, 1, 2); w.Array(0); w.Array(0) }), want: ErrMalformed},
 		{name: "too few fields", in: []byte{0x91, 0x01}, want: ErrMalformed},
 		{name: "counts not an array", in: wireBytes(func(w *wire.Writer) { hdr(w, TagGCounter, 1, 1); w.Uint(3) }), want: ErrMalformed},

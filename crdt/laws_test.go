@@ -26,6 +26,7 @@ func TestLawsGCounter(t *testing.T) {
 			proptest.OpOf("inc", amount(), func(g *crdt.GCounter, at proptest.Site, n uint64) (*crdt.GCounter, error) {
 				return g.Inc(at.Replica, n)
 			}),
+			proptest.PruneOp[*crdt.GCounter](0),
 		},
 		Observe: func(g *crdt.GCounter) any { return g.Value() },
 		Model: func(seen []proptest.Event) any {
@@ -57,6 +58,7 @@ func TestLawsPNCounter(t *testing.T) {
 			proptest.OpOf("dec", amount(), func(c *crdt.PNCounter, at proptest.Site, n uint64) (*crdt.PNCounter, error) {
 				return c.Dec(at.Replica, n)
 			}),
+			proptest.PruneOp[*crdt.PNCounter](0),
 		},
 		Observe: func(c *crdt.PNCounter) any { return c.Value() },
 		Model: func(seen []proptest.Event) any {
@@ -85,6 +87,7 @@ func TestLawsORSet(t *testing.T) {
 			proptest.OpOf("remove", elem, func(s *crdt.ORSet[string], _ proptest.Site, e string) (*crdt.ORSet[string], error) {
 				return s.Remove(e), nil
 			}),
+			proptest.PruneOp[*crdt.ORSet[string]](0),
 		},
 		Observe: func(s *crdt.ORSet[string]) any {
 			out := slices.Sorted(s.All())

@@ -48,6 +48,9 @@ type ORSet[E comparable] struct {
 	// Go maps never shrink, so when the set falls to half of peak the map
 	// is rebuilt at its live size (see shrink).
 	peak int
+	// pr holds the records of pruned replicas (see Prune): for each, the
+	// events up to its n are seen and none of them is live.
+	pr pruneSet
 }
 
 var (
@@ -154,6 +157,7 @@ func (s *ORSet[E]) Add(r ReplicaID, e E) *ORSet[E] {
 			}
 		}
 	}
+	s.unprune(r)
 	d := s.ctx.Next(r)
 	delta.ctx.Add(d)
 	if s.entries == nil {
@@ -263,6 +267,9 @@ func (s *ORSet[E]) Merge(other *ORSet[E]) { s.MergeChanged(other) }
 func (s *ORSet[E]) MergeChanged(other *ORSet[E]) (changed bool) {
 	if s == other {
 		return false
+	}
+	if !s.pr.empty() || !other.pr.empty() {
+		return s.mergePruned(other)
 	}
 	// Both passes test dots against the contexts as they were before the
 	// merge; the contexts join at the end.
@@ -493,7 +500,7 @@ func (p *ctxProbe) contains(d Dot) bool {
 
 // Clone returns a deep copy of s that shares nothing mutable with it.
 func (s *ORSet[E]) Clone() *ORSet[E] {
-	c := &ORSet[E]{ctx: *s.ctx.Clone()}
+	c := &ORSet[E]{ctx: *s.ctx.Clone(), pr: s.pr.clone()}
 	if len(s.entries) > 0 {
 		c.entries = maps.Clone(s.entries)
 		for e, ds := range c.entries {
@@ -510,7 +517,7 @@ func (s *ORSet[E]) Clone() *ORSet[E] {
 // the same causal context. Two sets with the same elements can differ, for
 // example when one has seen a remove the other has not.
 func (s *ORSet[E]) Equal(other *ORSet[E]) bool {
-	if len(s.entries) != len(other.entries) || !s.ctx.Equal(&other.ctx) {
+	if len(s.entries) != len(other.entries) || !s.ctx.Equal(&other.ctx) || !s.pr.equal(&other.pr) {
 		return false
 	}
 	for e, ds := range s.entries {
@@ -553,6 +560,7 @@ func (s *ORSet[E]) String() string {
 	}
 	sb.WriteString("| ")
 	sb.WriteString(s.ctx.String())
+	sb.WriteString(s.pr.String())
 	sb.WriteByte('}')
 	return sb.String()
 }

@@ -16,6 +16,10 @@ import (
 // equal bytes, so digests compare. The wire form (format version 1) is
 //
 //	[tag=3, version=1, context, entries]
+//
+// or, once the set holds prune records (see Prune), version 2:
+// [tag=3, version=2, context, entries, pruned]. In both,
+//
 //	context = [vector, cloud]          (see CausalContext)
 //	entries = [e1, dots1, e2, dots2, …]
 //	dots    = [r1, c1, r2, c2, …]      (sorted by replica, then counter)
@@ -105,7 +109,7 @@ func (s *ORSet[E]) MarshalBinary() ([]byte, error) {
 	}
 
 	w := wire.NewWriter()
-	writeHeader(w, TagORSet, 2)
+	writeHeaderPruned(w, TagORSet, 2, 1, !s.pr.empty())
 	s.ctx.encode(w)
 	w.Array(2 * len(refs))
 	var buf [8]Dot
@@ -117,6 +121,9 @@ func (s *ORSet[E]) MarshalBinary() ([]byte, error) {
 			w.String(string(d.Replica))
 			w.Uint(d.Counter)
 		}
+	}
+	if !s.pr.empty() {
+		s.pr.encode(w) // version 2: prune records (see Prune)
 	}
 	return w.Bytes(), nil
 }
@@ -187,7 +194,8 @@ func decodeStringElem(raw []byte) (string, bool) {
 // retained.
 func (s *ORSet[E]) UnmarshalBinary(b []byte) error {
 	r := wire.NewReader(b)
-	if err := readHeader(r, TagORSet, 2); err != nil {
+	pruned, err := readHeaderPruned(r, TagORSet, 2, 1)
+	if err != nil {
 		return err
 	}
 	ctx, err := decodeCausalContext(r)
@@ -284,6 +292,12 @@ func (s *ORSet[E]) UnmarshalBinary(b []byte) error {
 			return fmt.Errorf("%w: ORSet entry %d repeats element %s", ErrDuplicate, i, clip(e))
 		}
 	}
+	var pr pruneSet
+	if pruned {
+		if pr, err = decodeORSetPruned(r, ctx, entries); err != nil {
+			return err
+		}
+	}
 	if err := r.Done(); err != nil {
 		return fmt.Errorf("ORSet: %w", err)
 	}
@@ -293,6 +307,7 @@ func (s *ORSet[E]) UnmarshalBinary(b []byte) error {
 	s.entries = entries
 	s.ctx = *ctx
 	s.peak = len(entries)
+	s.pr = pr
 	return nil
 }
 

@@ -34,6 +34,9 @@ func FuzzORSetUnmarshal(f *testing.F) {
 	for _, tc := range orsetBadInputs() {
 		f.Add(tc.in)
 	}
+	for _, b := range prunedORSetSeeds(f) {
+		f.Add(b)
+	}
 	f.Fuzz(func(t *testing.T, in []byte) {
 		fuzzORSet(t, in, goldenORSet)
 		fuzzORSet(t, in, func() *ORSet[int64] {

@@ -993,7 +993,7 @@ func orsetBadInputs() []badInput {
 		{name: "trailing byte", in: append(slices.Clone(good), 0x00), want: ErrTrailing},
 		{name: "not an array", in: []byte{0x03}, want: ErrMalformed},
 		{name: "wrong tag", in: newORSetEnc(1, 1, 4).ctx(nil, nil).entries(0).bytes(), want: ErrWrongType},
-		{name: "unknown version", in: newORSetEnc(3, 2, 4).ctx(nil, nil).entries(0).bytes(), want: ErrVersion},
+		{name: "unknown version", in: newORSetEnc(3, 3, 4).ctx(nil, nil).entries(0).bytes(), want: ErrVersion},
 		{name: "too few fields", in: newORSetEnc(3, 1, 3).ctx(nil, nil).bytes(), want: ErrMalformed},
 		{name: "too many fields", in: newORSetEnc(3, 1, 5).ctx(nil, nil).entries(0).raw(0x90).bytes(), want: ErrMalformed},
 		{name: "huge entries header", in: valid().raw(0xdd, 0xff, 0xff, 0xff, 0xff).bytes(), want: ErrTooLarge},

@@ -130,16 +130,22 @@ func (c *PNCounter) Equal(other *PNCounter) bool {
 // String formats the value and both count vectors, for example
 // "PNCounter(3)[P[a:5] N[b:2]]".
 func (c *PNCounter) String() string {
-	return fmt.Sprintf("PNCounter(%s)[P%v N%v]", c.exact(), c.p.counts.String(), c.n.counts.String())
+	return fmt.Sprintf("PNCounter(%s)[P%v%v N%v%v]", c.exact(), c.p.counts.String(), c.p.pr.String(), c.n.counts.String(), c.n.pr.String())
 }
 
-// MarshalBinary encodes the counter as [TagPNCounter, version, P, N], P
-// and N being GCounter count arrays.
+// MarshalBinary encodes the counter as [TagPNCounter, 1, P, N], P and N
+// being GCounter count arrays, or, once it holds prune records, as
+// [TagPNCounter, 2, P, N, P's records, N's records] (see Prune).
 func (c *PNCounter) MarshalBinary() ([]byte, error) {
 	w := wire.NewWriter()
-	writeHeader(w, TagPNCounter, 2)
+	pruned := c.pruned()
+	writeHeaderPruned(w, TagPNCounter, 2, 2, pruned)
 	c.p.counts.encode(w)
 	c.n.counts.encode(w)
+	if pruned {
+		c.p.pr.encode(w)
+		c.n.pr.encode(w)
+	}
 	return w.Bytes(), nil
 }
 
@@ -150,7 +156,8 @@ func (c *PNCounter) MarshalBinary() ([]byte, error) {
 // legitimately (see PNCounter).
 func (c *PNCounter) UnmarshalBinary(b []byte) error {
 	r := wire.NewReader(b)
-	if err := readHeader(r, TagPNCounter, 2); err != nil {
+	pruned, err := readHeaderPruned(r, TagPNCounter, 2, 2)
+	if err != nil {
 		return err
 	}
 	p, err := decodeGCounterBody(r, "PNCounter increments")
@@ -160,6 +167,11 @@ func (c *PNCounter) UnmarshalBinary(b []byte) error {
 	n, err := decodeGCounterBody(r, "PNCounter decrements")
 	if err != nil {
 		return err
+	}
+	if pruned {
+		if err := decodePNPruned(r, p, n); err != nil {
+			return err
+		}
 	}
 	if err := r.Done(); err != nil {
 		return err

@@ -137,6 +137,8 @@ func skipReason[T crdt.CRDT[T]](spec *Spec[T], law Law) string {
 		if spec.Model == nil {
 			return "no Model in the Spec"
 		}
+	case LawPruneValue, LawPruneStale, LawPruneMerge, LawCollectValue:
+		return pruneSkipReason(spec, law)
 	}
 	return ""
 }

@@ -50,6 +50,14 @@ func lawFor[T crdt.CRDT[T]](law Law) lawFunc[T] {
 		return (*checker[T]).encodingDeterministic
 	case LawModel:
 		return (*checker[T]).model
+	case LawPruneValue:
+		return (*checker[T]).pruneValue
+	case LawPruneStale:
+		return (*checker[T]).pruneStale
+	case LawPruneMerge:
+		return (*checker[T]).pruneMerge
+	case LawCollectValue:
+		return (*checker[T]).collectValue
 	}
 	return nil
 }

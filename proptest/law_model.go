@@ -3,6 +3,7 @@ package proptest
 import (
 	"fmt"
 	"reflect"
+	"slices"
 )
 
 // model checks what users see against the user's sequential model, after
@@ -39,7 +40,7 @@ func (c *checker[T]) model(h history) error {
 }
 
 func (c *checker[T]) compareModel(s *sim[T], r int, when string) error {
-	seen := s.seenEvents(r)
+	seen := slices.DeleteFunc(s.seenEvents(r), func(e Event) bool { return c.silent(e.Op) })
 	got, want := c.spec.Observe(s.reps[r]), c.spec.Model(seen)
 	if !reflect.DeepEqual(got, want) {
 		return fmt.Errorf("%s, %s shows %s but the model says %s, from the events it has seen: %v",

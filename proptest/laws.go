@@ -91,5 +91,6 @@ func Laws() []Law {
 		LawReportsChange, LawInflation, LawDelta, LawConvergence,
 		LawMergeArgument, LawClone, LawDeltaIndependent,
 		LawEncodingRoundTrip, LawEncodingDeterministic, LawModel,
+		LawPruneValue, LawPruneStale, LawPruneMerge, LawCollectValue,
 	}
 }

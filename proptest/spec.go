@@ -74,6 +74,10 @@ type Op[T any] struct {
 	// not mutate it, nor store a mutable arg (a slice) that the type later
 	// changes in place.
 	Apply func(x T, at Site, arg any) (delta T, err error)
+	// Silent marks an operation that must not change what a replica shows
+	// (a prune, a collection): the model never sees its events, so the
+	// model law checks that the value is unchanged. PruneOp sets it.
+	Silent bool
 }
 
 // OpOf builds an Op whose Apply takes a typed argument, so that Apply need
