@@ -46,10 +46,15 @@ func TestEqualRoundsCostOnePacket(t *testing.T) {
 
 // TestAntiEntropyRepairsLoss drops packets and overflows the inbound queue:
 // pushes and broadcasts are lost, the drops are counted, and anti-entropy
-// still brings every replica to the same state.
+// still brings every replica to the same state. It uses epidemic
+// dissemination, whose one message per delta overflows a queue of 4 (direct
+// dissemination batches the burst into a few packets).
 func TestAntiEntropyRepairsLoss(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		c := newCluster(t, 4, true, func(cfg *gossip.Config) { cfg.InboundQueueDepth = 4 })
+		c := newCluster(t, 4, true, func(cfg *gossip.Config) {
+			cfg.InboundQueueDepth = 4
+			cfg.Dissemination = gossip.DisseminateEpidemic
+		})
 		c.net.SetLoss(0.3)
 		for i := range 200 {
 			c.nodes[i%4].publish(t, fmt.Sprintf("k%d", i%20), fmt.Sprint(i))

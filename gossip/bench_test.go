@@ -47,7 +47,7 @@ func BenchmarkConvergence(b *testing.B) {
 
 // benchModes returns the modes named in GOSSIP_BENCH_MODES, or all.
 func benchModes() []gossip.Dissemination {
-	all := []gossip.Dissemination{gossip.DisseminateEpidemic}
+	all := []gossip.Dissemination{gossip.DisseminateEpidemic, gossip.DisseminateDirect}
 	s := os.Getenv("GOSSIP_BENCH_MODES")
 	if s == "" {
 		return all
@@ -151,7 +151,7 @@ func benchConvergence(b *testing.B, mode gossip.Dissemination, n int, loss float
 
 // disseminationTypes are the message types that spread published deltas
 // (everything but anti-entropy and membership).
-var disseminationTypes = []gossip.MsgType{gossip.MsgDelta, gossip.MsgDeltaDirect}
+var disseminationTypes = []gossip.MsgType{gossip.MsgDelta, gossip.MsgDeltaDirect, gossip.MsgBatch, gossip.MsgAck}
 
 // convergence is what runUpdates measured.
 type convergence struct {

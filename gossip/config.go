@@ -79,10 +79,26 @@ type Config struct {
 	PushFanout int
 
 	// Dissemination chooses how a published delta reaches the members:
-	// DisseminateEpidemic (the zero value, and the only mode so far)
-	// pushes it to PushFanout random peers, each of which forwards it if
-	// it was new, and queues it as a memberlist broadcast.
+	// DisseminateDirect (the zero value) sends it from the publisher to
+	// every member, batched and acknowledged; DisseminateEpidemic pushes
+	// it to PushFanout random peers, each of which forwards it if it was
+	// new, and queues it as a memberlist broadcast. Every node receives
+	// both kinds, so modes can be mixed in one cluster.
 	Dissemination Dissemination
+
+	// BatchWindow (direct dissemination) is how long deltas published
+	// after a batch left wait for more before they leave together (and
+	// how long acks wait for a batch to ride on). The first delta after a
+	// quiet window leaves at once. A full packet leaves at once too.
+	BatchWindow time.Duration
+
+	// RetransmitTimeout (direct dissemination) is the least time before
+	// a batch that a member has not acknowledged is sent to it again; the
+	// timeout follows the measured ack round trip above it, and doubles
+	// from the third retransmission on. RetransmitAttempts is how many
+	// times a batch is resent before the member is left to anti-entropy.
+	RetransmitTimeout  time.Duration
+	RetransmitAttempts int
 
 	// RejoinInterval is the time between checks for seeds and members
 	// that were seen but are no longer in the view (members that said they
@@ -152,6 +168,9 @@ const (
 	DefaultChunkSize           = 4 << 20
 	DefaultTransferTimeout     = 30 * time.Second
 	DefaultLeaveTimeout        = time.Second
+	DefaultBatchWindow         = 2 * time.Millisecond
+	DefaultRetransmitTimeout   = 10 * time.Millisecond
+	DefaultRetransmitAttempts  = 8
 
 	// maxStreamMsg is memberlist's limit on a received stream user
 	// message (maxUserMsgBytes in net.go).
@@ -177,6 +196,9 @@ func DefaultConfig(name string) Config {
 		ChunkSize:           DefaultChunkSize,
 		TransferTimeout:     DefaultTransferTimeout,
 		LeaveTimeout:        DefaultLeaveTimeout,
+		BatchWindow:         DefaultBatchWindow,
+		RetransmitTimeout:   DefaultRetransmitTimeout,
+		RetransmitAttempts:  DefaultRetransmitAttempts,
 	}
 }
 
@@ -228,6 +250,8 @@ func (c Config) normalize() (Config, error) {
 		{"RejoinInterval", &c.RejoinInterval, DefaultRejoinInterval},
 		{"TransferTimeout", &c.TransferTimeout, DefaultTransferTimeout},
 		{"LeaveTimeout", &c.LeaveTimeout, DefaultLeaveTimeout},
+		{"BatchWindow", &c.BatchWindow, DefaultBatchWindow},
+		{"RetransmitTimeout", &c.RetransmitTimeout, DefaultRetransmitTimeout},
 	}
 	for _, d := range durations {
 		if *d.p < 0 {
@@ -248,6 +272,7 @@ func (c Config) normalize() (Config, error) {
 		{"MergeWorkers", &c.MergeWorkers, DefaultMergeWorkers},
 		{"MaxBlob", &c.MaxBlob, DefaultMaxBlob},
 		{"ChunkSize", &c.ChunkSize, DefaultChunkSize},
+		{"RetransmitAttempts", &c.RetransmitAttempts, DefaultRetransmitAttempts},
 	}
 	for _, d := range ints {
 		if *d.p < 0 {

@@ -59,6 +59,18 @@ func (d *delegate) NotifyMsg(b []byte) {
 	if h.Type == MsgLeave {
 		g.events.markLeaving(h.From) // before memberlist's own leave arrives (see hub)
 	}
+	if h.Type == MsgAck {
+		// Acks are cheap and time-sensitive: one waiting behind a backlog
+		// of merges would trigger a needless retransmission.
+		acks, err := decodeAck(r)
+		if err != nil {
+			g.stats.decodeErrors.Add(1)
+			g.log.Debug("dropped bad message", "from", h.From.Name, "type", h.Type, "err", err)
+			return
+		}
+		g.direct.onAck(h.From.Name, acks)
+		return
+	}
 	g.enqueueInbound(inMsg{h: h, body: r, size: len(buf)})
 }
 

@@ -4,11 +4,20 @@ package gossip
 type Dissemination uint8
 
 const (
-	// DisseminateEpidemic pushes a delta to PushFanout random peers; every
-	// node that learns something from it does the same and queues it as a
-	// memberlist broadcast, retransmitted on gossip ticks. The novelty
-	// rule stops it: a delta that changed nothing is not forwarded.
-	DisseminateEpidemic Dissemination = 0
+	// DisseminateDirect (the default) has the publisher send each delta
+	// to every member itself, batched with other deltas, acknowledged, and
+	// retransmitted to the members that did not acknowledge it (see
+	// direct.go). Receivers never forward: every member receives an update
+	// once when nothing is lost.
+	DisseminateDirect Dissemination = 0
+
+	// DisseminateEpidemic (before direct dissemination, the only mode)
+	// pushes a delta to PushFanout random peers; every node that learns
+	// something from it does the same and queues it as a memberlist
+	// broadcast, retransmitted on gossip ticks. The novelty rule stops it:
+	// a delta that changed nothing is not forwarded. It costs about
+	// fanout+retransmits messages per member per update.
+	DisseminateEpidemic Dissemination = 1
 
 	maxDissemination = DisseminateEpidemic
 )
@@ -16,6 +25,8 @@ const (
 // String names the mode.
 func (d Dissemination) String() string {
 	switch d {
+	case DisseminateDirect:
+		return "direct"
 	case DisseminateEpidemic:
 		return "epidemic"
 	}

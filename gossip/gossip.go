@@ -28,7 +28,8 @@ type Gossip struct {
 
 	streams *streamTransport // wraps memberlist's transport; see transport.go
 	bq      *broadcastQueue
-	budget  int // largest message that fits a gossip packet
+	direct  *direct // direct dissemination; receives acks in every mode
+	budget  int     // largest message that fits a gossip packet
 	stats   counters
 	peers   peerBook
 	table   memberTable
@@ -91,6 +92,7 @@ func New(cfg Config, r Replica) (*Gossip, error) {
 		return nil, fmt.Errorf("%w: UDPBufferSize %d leaves no room for messages", ErrConfig, mc.UDPBufferSize)
 	}
 	g.bq = g.newBroadcastQueue(mc.RetransmitMult)
+	g.direct = newDirect(g)
 	g.peers.addSeeds(cfg.Join)
 
 	var nt *memberlist.NetTransport
@@ -112,8 +114,9 @@ func New(cfg Config, r Replica) (*Gossip, error) {
 	g.ml = ml
 	g.mlp.Store(ml)
 
-	g.wg.Add(4 + cfg.SendWorkers + cfg.MergeWorkers)
+	g.wg.Add(5 + cfg.SendWorkers + cfg.MergeWorkers)
 	go g.worker()
+	go g.direct.loop()
 	for range cfg.MergeWorkers {
 		go g.mergeWorker()
 	}
@@ -252,11 +255,13 @@ func (g *Gossip) Join(ctx context.Context, addrs ...string) (int, error) {
 }
 
 // Publish sends a local update's delta for key. The replica must already
-// hold it (gossip does not merge it locally). The delta is pushed at once to
-// a few random peers (Config.PushFanout) and queued as a broadcast; a delta
-// over the packet budget goes to those peers over streams instead, and one
-// over MaxBlob is not sent (ErrTooLarge; anti-entropy cannot move it
-// either). Anti-entropy repairs whatever else is lost.
+// hold it (gossip does not merge it locally). With direct dissemination the
+// delta joins the next batch to every member; with epidemic dissemination
+// it is pushed at once to a few random peers (Config.PushFanout) and queued
+// as a broadcast. A delta over the packet budget goes to every member over
+// streams instead, and one over MaxBlob is not sent (ErrTooLarge;
+// anti-entropy cannot move it either). Anti-entropy repairs whatever else
+// is lost.
 func (g *Gossip) Publish(key string, delta []byte) error {
 	if g.isClosed() {
 		return ErrClosed
@@ -266,6 +271,9 @@ func (g *Gossip) Publish(key string, delta []byte) error {
 	}
 	if len(key) > maxKeyLen {
 		return fmt.Errorf("%w: key of %d bytes, limit %d", ErrTooLarge, len(key), maxKeyLen)
+	}
+	if g.cfg.Dissemination == DisseminateDirect && g.direct.publish(key, delta) {
+		return nil
 	}
 	return g.spread(key, delta, "")
 }
@@ -358,9 +366,11 @@ func (g *Gossip) NumMembers() int { return g.ml.NumMembers() }
 // Stats returns a snapshot of the counters.
 func (g *Gossip) Stats() Stats { return g.stats.snapshot() }
 
-// QueueLen returns the number of queued broadcasts. After the last update it
-// drains to zero: nodes only re-queue deltas that were new to them.
-func (g *Gossip) QueueLen() int { return g.bq.len() }
+// QueueLen returns the number of queued broadcasts, deltas waiting for a
+// batch and batches some member has not acknowledged. After the last
+// update it drains to zero: nodes only re-queue deltas that were new to
+// them, and batches leave the queue once acknowledged or given up.
+func (g *Gossip) QueueLen() int { return g.bq.len() + g.direct.queued() }
 
 // Close leaves the cluster (waiting up to LeaveTimeout for the news to
 // spread), shuts memberlist down and waits for every goroutine gossip
@@ -445,6 +455,29 @@ func (g *Gossip) handle(h header, r *reader, reassembled bool, ref *inflight) er
 			return err
 		}
 		g.submitMerge(mergeJob{from: h.From, e: e, forward: h.Type == MsgDelta, ref: ref})
+	case MsgBatch:
+		m, err := decodeBatch(r)
+		if err != nil {
+			return err
+		}
+		if len(m.Acks) > 0 {
+			g.direct.onAck(h.From.Name, m.Acks)
+		}
+		// Acked once every entry is queued for its key's merge: an entry
+		// the pool refuses leaves the batch unacked, to be resent.
+		queued := true
+		for e := range m.Entries.All() {
+			queued = g.submitMerge(mergeJob{from: h.From, e: e, ref: ref}) && queued
+		}
+		if queued {
+			g.direct.ackLater(h.From.Name, m.Seqs)
+		}
+	case MsgAck:
+		acks, err := decodeAck(r)
+		if err != nil {
+			return err
+		}
+		g.direct.onAck(h.From.Name, acks)
 	case MsgRoot:
 		m, err := decodeRoot(r)
 		if err != nil {
@@ -528,12 +561,15 @@ func (g *Gossip) handle(h header, r *reader, reassembled bool, ref *inflight) er
 	return nil
 }
 
-// submitMerge queues a merge job, counting it as dropped if the pool is full.
-func (g *Gossip) submitMerge(j mergeJob) {
+// submitMerge queues a merge job, counting it as dropped if the pool is
+// full, and reports whether it was queued.
+func (g *Gossip) submitMerge(j mergeJob) bool {
 	if !g.pool.submit(j) {
 		g.stats.droppedInbound.Add(1)
 		g.log.Debug("merge queue full, dropped", "from", j.from.Name, "key", j.e.Key)
+		return false
 	}
+	return true
 }
 
 // merge merges one blob and reports whether it changed local state. It runs

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"iter"
+	"strings"
 )
 
 // Wire format. Every message starts with the same header:
@@ -59,8 +60,17 @@ const (
 	// that hash into it, so that only the keys of differing buckets are
 	// listed next.
 	MsgBuckets MsgType = 9
+	// MsgBatch carries the deltas of many keys that the sender published
+	// (DisseminateDirect), sent by it to every member: it is merged, never
+	// forwarded, and acknowledged. It lists the batch sequence numbers it
+	// covers (one, or several when retransmitted together) and acks for
+	// batches the receiver sent to the sender (piggybacked; see MsgAck).
+	MsgBatch MsgType = 20
+	// MsgAck acknowledges batches: the sender merged them. It is sent on
+	// its own only when no batch to that peer carried the acks in time.
+	MsgAck MsgType = 21
 
-	numMsgTypes = 10 // one past the largest type; sizes stats arrays
+	numMsgTypes = 22 // one past the largest type; sizes stats arrays
 )
 
 // String names the type for logs and stats.
@@ -84,8 +94,17 @@ func (t MsgType) String() string {
 		return "leave"
 	case MsgBuckets:
 		return "buckets"
+	case MsgBatch:
+		return "batch"
+	case MsgAck:
+		return "ack"
 	}
 	return fmt.Sprintf("type(%d)", uint8(t))
+}
+
+// known reports whether t is a message type of this protocol version.
+func (t MsgType) known() bool {
+	return t > 0 && t < numMsgTypes && !strings.HasPrefix(t.String(), "type(")
 }
 
 // MarshalText names the type, so Stats maps read well as JSON.
@@ -388,7 +407,7 @@ func decodeHeader(b []byte) (header, *reader, error) {
 		return h, nil, err
 	}
 	h.Type = MsgType(t)
-	if h.Type == 0 || h.Type >= numMsgTypes {
+	if !h.Type.known() {
 		return h, nil, fmt.Errorf("%w: %w: %d", ErrDecode, ErrType, t)
 	}
 	if h.From.Name, err = r.string("origin name", maxNameLen); err != nil {

@@ -27,6 +27,8 @@ type Stats struct {
 	DeltaJoinErrors  uint64 // Replica.Join of two queued deltas failed; they were queued apart
 	Merged           uint64 // blobs merged that changed local state
 	Forwarded        uint64 // deltas re-pushed because they were new here
+	Retransmits      uint64 // batches resent to a member that had not acked them
+	GaveUp           uint64 // batch copies given up unacked (left to anti-entropy)
 
 	AERounds       uint64 // anti-entropy rounds started by this node
 	AERootsEqual   uint64 // root digests received that matched ours
@@ -64,6 +66,7 @@ type counters struct {
 	keysSent, keysRecv, transfersDone, transfersLost  atomic.Uint64
 	rejoinAttempts, rejoined                          atomic.Uint64
 	formation                                         formationCounters
+	retransmits, gaveUp                               atomic.Uint64
 }
 
 func (c *counters) snapshot() Stats {
@@ -80,6 +83,8 @@ func (c *counters) snapshot() Stats {
 		DeltaJoinErrors:  c.joinErrors.Load(),
 		Merged:           c.merged.Load(),
 		Forwarded:        c.forwarded.Load(),
+		Retransmits:      c.retransmits.Load(),
+		GaveUp:           c.gaveUp.Load(),
 		AERounds:         c.aeRounds.Load(),
 		AERootsEqual:     c.aeEqual.Load(),
 		KeysSent:         c.keysSent.Load(),

@@ -77,7 +77,7 @@ func TestWriteMetrics(t *testing.T) {
 	if after["converge_node_updates_total"] != 1 || after["converge_objects"] != 1 {
 		t.Errorf("after one update: updates %d, objects %d", after["converge_node_updates_total"], after["converge_objects"])
 	}
-	if after[`converge_gossip_sent_messages_total{type="delta"}`] == 0 {
+	if after[`converge_gossip_sent_messages_total{type="delta"}`]+after[`converge_gossip_sent_messages_total{type="batch"}`] == 0 {
 		t.Errorf("no delta counted as sent: %v", after)
 	}
 	if _, ok := after["converge_gossip_ae_rounds_total"]; !ok {
