@@ -12,8 +12,10 @@ var (
 	// ErrEmptyKey reports an object key that is empty.
 	ErrEmptyKey = errors.New("node: empty key")
 	// ErrTypeMismatch reports a key used as another type than the one it is
-	// bound to: locally (a handle of another type) or from a peer (a blob
-	// of another type, which is never merged).
+	// bound to: locally (a handle of another type, or of another element,
+	// key or value type for a set or map) or from a peer (a blob of another
+	// type, or a set or map whose values do not decode as the local
+	// handle's types; neither is merged).
 	ErrTypeMismatch = errors.New("node: key bound to another type")
 	// ErrUnknownType reports a type tag or Go type that is not registered.
 	ErrUnknownType = errors.New("node: unknown type")

@@ -85,8 +85,10 @@ func (h *PNCounterHandle) Value() int64 {
 
 // ORSetHandle is an add-wins observed-remove set of E. Elements travel as
 // their msgpack encoding: every node using the key must use the same E (or
-// one with the same encoding); an element that does not decode as E is
-// reported as an ErrDecode error by reads.
+// one with the same encoding). Once a node has a handle, a set received
+// with an element that does not decode as E is refused (ErrTypeMismatch,
+// counted in TypeMismatches), so the node keeps reading its own set; a
+// handle of another element type for the key fails with ErrTypeMismatch.
 type ORSetHandle[E comparable] struct {
 	n   *Node
 	key string
@@ -94,7 +96,7 @@ type ORSetHandle[E comparable] struct {
 
 // ORSet returns a handle to the set named key.
 func ORSet[E comparable](n *Node, key string) (*ORSetHandle[E], error) {
-	if err := n.bind(key, orsetOps); err != nil {
+	if err := n.bindElems(key, orsetOps, setElems[E]()); err != nil {
 		return nil, err
 	}
 	return &ORSetHandle[E]{n: n, key: key}, nil
@@ -172,7 +174,7 @@ func (h *ORSetHandle[E]) Elements() ([]E, error) {
 
 // LWWMapHandle is a last-writer-wins map from K to V, timestamped by the
 // node's hybrid logical clock. Keys and values travel as their msgpack
-// encoding, like ORSet elements.
+// encoding, and are checked against K and V like ORSet elements.
 type LWWMapHandle[K comparable, V any] struct {
 	n   *Node
 	key string
@@ -180,7 +182,7 @@ type LWWMapHandle[K comparable, V any] struct {
 
 // LWWMap returns a handle to the map named key.
 func LWWMap[K comparable, V any](n *Node, key string) (*LWWMapHandle[K, V], error) {
-	if err := n.bind(key, lwwmapOps); err != nil {
+	if err := n.bindElems(key, lwwmapOps, mapElems[K, V]()); err != nil {
 		return nil, err
 	}
 	return &LWWMapHandle[K, V]{n: n, key: key}, nil

@@ -53,11 +53,12 @@ type Node struct {
 // object is one named CRDT. Its type never changes once created.
 type object struct {
 	ops    typeOps
-	val    any    // the state: a value of ops' type, owned by the node
-	dirty  bool   // digest and size are stale
-	bound  int    // at least the encoded size (see sizelimit.go)
-	digest uint64 // FNV-64a of the encoding, valid when !dirty
-	size   int    // encoded size in bytes, valid when !dirty
+	val    any       // the state: a value of ops' type, owned by the node
+	dirty  bool      // digest and size are stale
+	bound  int       // at least the encoded size (see sizelimit.go)
+	elems  *elemType // values' Go type, set by the first typed handle (see elemtype.go)
+	digest uint64    // FNV-64a of the encoding, valid when !dirty
+	size   int       // encoded size in bytes, valid when !dirty
 
 	seq     uint64    // Node.seq at the object's last change
 	changed time.Time // wall-clock time of the last change

@@ -131,6 +131,10 @@ func (r *replica) Merge(key string, blob []byte) (changed bool, err error) {
 		n.log.Warn("dropping undecodable blob", "key", key, "type", o.name(), "bytes", len(blob), "err", err)
 		return false, err
 	}
+	checked := n.elemsOf(key)
+	if err := r.checkElems(key, o, checked, v); err != nil {
+		return false, err
+	}
 
 	n.mu.Lock()
 	if n.closed {
@@ -143,6 +147,13 @@ func (r *replica) Merge(key string, blob []byte) (changed bool, err error) {
 	if obj != nil && obj.ops.tag() != o.tag() {
 		n.mu.Unlock()
 		return false, r.mismatch(key, obj.ops, o)
+	}
+	if obj != nil && obj.elems != checked {
+		// A handle was bound meanwhile: check again, under the lock (rare).
+		if err := r.checkElems(key, o, obj.elems, v); err != nil {
+			n.mu.Unlock()
+			return false, err
+		}
 	}
 	if obj == nil {
 		if err := n.roomLocked(key); err != nil {

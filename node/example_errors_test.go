@@ -34,3 +34,24 @@ func ExampleLWWMapHandle_Set_tooLarge() {
 	// true 0
 	// <nil> 1
 }
+
+// A set key has one element type per node: a handle of another element
+// type fails, and a peer's set whose elements are not of the handle's type
+// is refused where it arrives (counted in TypeMismatches), so the node
+// never loses the ability to read its own set.
+func ExampleORSet_elementType() {
+	n, err := node.Open(node.Config{Name: "typed"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer n.Close()
+	ids, _ := node.ORSet[int](n, "ids")
+	_ = ids.Add(context.Background(), 42)
+
+	_, err = node.ORSet[string](n, "ids")
+	fmt.Println(errors.Is(err, node.ErrTypeMismatch))
+	fmt.Println(ids.Elements())
+	// Output:
+	// true
+	// [42] <nil>
+}
