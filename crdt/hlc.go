@@ -97,6 +97,17 @@ type Clock struct {
 	// be for Observe to accept it. Zero or negative means DefaultMaxSkew.
 	MaxSkew time.Duration
 
+	// ObserveSkew, if positive, caps how far ahead of the local wall time
+	// an observed timestamp moves the clock: Observe accepts a remote
+	// timestamp up to MaxSkew ahead, but advances the clock to at most
+	// wall+ObserveSkew. Without the cap one peer can hold the clock, and
+	// every timestamp it issues, at MaxSkew ahead, where an honest peer
+	// whose clock is a little behind refuses them (issue 9, finding 11).
+	// Zero means no cap: the clock follows every timestamp it accepts.
+	// Keep it well below MaxSkew; a write that must order after a
+	// particular remote stamp uses NowAfter.
+	ObserveSkew time.Duration
+
 	last HLC // the largest timestamp issued or observed; zero at first
 }
 
@@ -128,14 +139,19 @@ func (c *Clock) Now(wall int64) HLC {
 // remote timestamp and every timestamp the clock issued before. It refuses
 // a remote timestamp more than MaxSkew ahead of wall with an error wrapping
 // ErrClockSkew, and then leaves the clock unchanged: accepting it would drag
-// every later local timestamp into the future. A negative wall is treated
-// as 0.
+// every later local timestamp into the future. With ObserveSkew set, a
+// remote timestamp more than ObserveSkew ahead is accepted but observed as
+// wall+ObserveSkew, so the result is then below remote. A negative wall is
+// treated as 0.
 func (c *Clock) Observe(remote HLC, wall int64) (HLC, error) {
 	wall = max(wall, 0)
-	// wall >= 0, so remote.Wall-wall cannot overflow.
-	if ahead := remote.Wall - wall; ahead > int64(c.maxSkew()) {
-		return c.last, fmt.Errorf("%w: remote %v is %v ahead of local wall time %v, limit %v",
-			ErrClockSkew, remote, time.Duration(ahead), HLC{Wall: wall}, c.maxSkew())
+	if err := c.checkSkew(remote, wall); err != nil {
+		return c.last, err
+	}
+	if c.ObserveSkew > 0 {
+		if limit := (HLC{Wall: wall + int64(c.ObserveSkew)}); remote.Compare(limit) > 0 && limit.Wall >= wall {
+			remote = limit
+		}
 	}
 	w := max(c.last.Wall, remote.Wall, wall)
 	switch {
@@ -149,6 +165,35 @@ func (c *Clock) Observe(remote HLC, wall int64) (HLC, error) {
 		c.last = HLC{Wall: w}
 	}
 	return c.last, nil
+}
+
+// checkSkew refuses remote if it is more than MaxSkew ahead of wall (>= 0).
+func (c *Clock) checkSkew(remote HLC, wall int64) error {
+	// wall >= 0, so remote.Wall-wall cannot overflow.
+	if ahead := remote.Wall - wall; ahead > int64(c.maxSkew()) {
+		return fmt.Errorf("%w: remote %v is %v ahead of local wall time %v, limit %v",
+			ErrClockSkew, remote, time.Duration(ahead), HLC{Wall: wall}, c.maxSkew())
+	}
+	return nil
+}
+
+// NowAfter returns a timestamp for a local event that must order after
+// prior, the stamp of the write it replaces: Now(wall) after observing
+// prior, or, if prior is further ahead than ObserveSkew lets the clock
+// follow, the timestamp right after prior. That stamp is not kept by the
+// clock, so a peer's far-ahead stamp on one key moves only the writes that
+// replace it, not every later timestamp. Like Observe it refuses prior more
+// than MaxSkew ahead of wall (ErrClockSkew), leaving the clock unchanged.
+func (c *Clock) NowAfter(prior HLC, wall int64) (HLC, error) {
+	wall = max(wall, 0)
+	if _, err := c.Observe(prior, wall); err != nil {
+		return HLC{}, err
+	}
+	ts := c.Now(wall)
+	if ts.Compare(prior) <= 0 {
+		ts = bump(prior.Wall, prior.Logical)
+	}
+	return ts, nil
 }
 
 // bump returns the timestamp right after (wall, logical). When the logical

@@ -217,7 +217,7 @@ func (m *LWWMap[K, V]) Get(k K) (V, bool) {
 
 // Stamp returns the timestamp and replica of k's latest write, delete
 // included, and false if k was never written. A writer whose clock is
-// behind the stamp's must first advance its clock past it (Clock.Observe),
+// behind the stamp's must stamp its write after it (Clock.NowAfter),
 // or its write loses and Set returns an empty delta.
 func (m *LWWMap[K, V]) Stamp(k K) (HLC, ReplicaID, bool) {
 	e, ok := m.entries[k]

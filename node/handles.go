@@ -192,11 +192,13 @@ func LWWMap[K comparable, V any](n *Node, key string) (*LWWMapHandle[K, V], erro
 func (h *LWWMapHandle[K, V]) Key() string { return h.key }
 
 // Set writes v under k. The write is stamped after k's current entry, even
-// one from a peer whose clock is ahead (the node's clock observes it), so a
-// local write always wins over what this node has seen; if that entry is
-// stamped more than crdt.DefaultMaxSkew ahead of the local wall clock, Set
-// fails with an error wrapping crdt.ErrClockSkew rather than lose the write
-// silently.
+// one from a peer whose clock is ahead, so a local write always wins over
+// what this node has seen; if that entry is stamped more than
+// crdt.DefaultMaxSkew ahead of the local wall clock, Set fails with an
+// error wrapping crdt.ErrClockSkew rather than lose the write silently.
+// The node's clock follows peers' stamps only up to one second ahead of
+// its wall clock: a write replacing an entry stamped further ahead is
+// stamped right after it, every other write at the node's own time.
 func (h *LWWMapHandle[K, V]) Set(ctx context.Context, k K, v V) error {
 	rk, err := toRaw(k)
 	if err != nil {
@@ -278,20 +280,28 @@ func (h *LWWMapHandle[K, V]) Entries() (map[K]V, error) {
 	return out, nil
 }
 
-// stampLocked issues a timestamp for a local write of k in m: first the
-// clock observes the stamp of k's current entry (which may come from a peer
-// whose clock is ahead of ours), so the new stamp is later and the local
-// write wins. The merge path observes every received map too (see
-// observeLocked); this covers a wall clock that stepped back since.
+// stampLocked issues a timestamp for a local write of k in m, after the
+// stamp of k's current entry (which may come from a peer whose clock is
+// ahead of ours), so the local write wins. The node's clock follows remote
+// stamps only up to observeSkew ahead of our wall clock (see crdt.Clock's
+// ObserveSkew): a write that replaces an entry stamped further ahead is
+// stamped right after that entry, and every other write keeps our own
+// time, so one peer's stamps cannot push all our writes to where honest
+// peers whose clocks are a little behind refuse them.
 func (n *Node) stampLocked(m *rawMap, k rawValue) crdt.HLC {
 	wall := n.cfg.clock.Now().UnixNano()
-	if ts, _, ok := m.Stamp(k); ok {
+	var ts crdt.HLC
+	if prior, _, ok := m.Stamp(k); ok {
+		var err error
 		// An error (the entry is more than MaxSkew ahead of our wall
-		// clock) leaves the clock behind the entry; lwwWriteLocked
+		// clock) leaves the stamp behind the entry; lwwWriteLocked
 		// reports the lost write.
-		_, _ = n.hlc.Observe(ts, wall)
+		if ts, err = n.hlc.NowAfter(prior, wall); err != nil {
+			ts = n.hlc.Now(wall)
+		}
+	} else {
+		ts = n.hlc.Now(wall)
 	}
-	ts := n.hlc.Now(wall)
 	if ts.Compare(n.lwwIssued) > 0 {
 		n.lwwIssued = ts
 	}

@@ -96,6 +96,7 @@ func Open(cfg Config) (*Node, error) {
 		netDone:   make(chan struct{}),
 		watchers:  make(map[*watcher]struct{}),
 		running:   make(map[*watcher]struct{}),
+		hlc:       crdt.Clock{ObserveSkew: observeSkew},
 	}
 	ch := make(chan struct{})
 	n.changed.Store(&ch)

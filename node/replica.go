@@ -203,9 +203,17 @@ func (r *replica) Merge(key string, blob []byte) (changed bool, err error) {
 	return true, nil
 }
 
-// observeLocked advances the node's hybrid logical clock past every
-// timestamp in v if it is an LWW-Map, so that a later local write to any of
-// its keys is stamped after the entry it replaces (see LWWMapHandle.Set).
+// observeSkew is how far ahead of the wall clock a peer's LWW-Map stamps
+// may move the node's clock (crdt.Clock.ObserveSkew). A peer can hold our
+// clock that far ahead, so an honest peer refuses our writes only if its
+// clock is more than crdt.DefaultMaxSkew - observeSkew (59 s) behind ours;
+// with the clock following stamps up to the full minute, 2 s was enough.
+const observeSkew = time.Second
+
+// observeLocked advances the node's hybrid logical clock towards the
+// latest timestamp in v if it is an LWW-Map, at most to observeSkew ahead
+// of our wall clock (a local write replacing an entry stamped further ahead
+// is stamped after that entry; see stampLocked).
 // A map stamped more than crdt.DefaultMaxSkew ahead of our wall clock is
 // refused with an error wrapping crdt.ErrClockSkew, counted (ClockSkews)
 // and logged: accepting it would drag our clock, and every later local
