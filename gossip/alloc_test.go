@@ -50,7 +50,7 @@ func TestDecodeAllocationIsBounded(t *testing.T) {
 		{name: "root of zeros", msg: append(appendHeader(nil, MsgRoot, testOrigin), zeros...)},
 		{name: "buckets of zeros", msg: append(appendHeader(nil, MsgBuckets, testOrigin), zeros...)},
 		{name: "state of tiny entries", msg: appendState(nil, testOrigin, entries)},
-		{name: "want of tiny keys", msg: appendWant(nil, testOrigin, manyKeys)},
+		{name: "want of tiny keys", msg: appendWant(nil, testOrigin, 1, manyKeys)},
 		{name: "digests of tiny keys", msg: appendDigests(nil, testOrigin, digestsMsg{Keys: digests})},
 		{name: "large delta", msg: appendDelta(nil, testOrigin, "k", zeros)},
 		{name: "large chunk", msg: appendChunk(nil, testOrigin, chunkMsg{ID: 1, Total: 1, Size: size, Data: zeros})},
@@ -80,7 +80,7 @@ func decodeAndRead(msg []byte) error {
 	}
 	switch h.Type {
 	case MsgWant:
-		l, err := decodeWant(r)
+		_, l, err := decodeWant(r)
 		for k := range l.All() {
 			_ = k
 		}

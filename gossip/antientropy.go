@@ -9,17 +9,19 @@ import (
 // Anti-entropy repairs whatever pushes and broadcasts missed. Every
 // AntiEntropyInterval a node A starts a round with one random peer B:
 //
-//	A -> B  MsgRoot     A's root digest (one small packet)
+//	A -> B  MsgRoot       A's root digest, a nonce, a stamp (one small packet)
 //	B       equal root: done. A round between agreeing nodes costs one packet.
-//	B -> A  MsgDigests  B's per-key digests (final=false); this and all that
-//	                    follows go over streams. With more than
-//	                    bucketThreshold keys, first:
-//	  B -> A  MsgBuckets  B's numBuckets bucket digests
-//	  A -> B  MsgDigests  A's digests of the keys in differing buckets
+//	B -> A  MsgRootReply  B's root, the nonce, a session token (one packet);
+//	                      everything below carries the token and goes over
+//	                      streams (see session.go for why)
+//	A -> B  MsgDigests    A's per-key digests (final=false). With more than
+//	                      bucketThreshold keys, first:
+//	  A -> B  MsgBuckets  A's numBuckets bucket digests
+//	  B -> A  MsgDigests  B's digests of the keys in differing buckets
 //	                      (final=false, scoped), and roles swap below
-//	A -> B  MsgWant     keys B has that A lacks or holds differently
-//	A -> B  MsgDigests  A's digests of keys B lacks or holds differently (final=true)
-//	B -> A  MsgWant     keys of those that B wants
+//	B -> A  MsgWant     keys A has that B lacks or holds differently
+//	B -> A  MsgDigests  B's digests of keys A lacks or holds differently (final=true)
+//	A -> B  MsgWant     keys of those that A wants
 //	both    MsgState    the full state of wanted keys, chunked when large
 //
 // Every state moves because its receiver asked for it, so a receiver that
@@ -76,7 +78,8 @@ func (g *Gossip) antiEntropyLoop() {
 	}
 }
 
-// startRound sends our root digest to peer, or to a random peer if "".
+// startRound sends our root digest, with a fresh nonce, to peer, or to a
+// random peer if "".
 func (g *Gossip) startRound(peer string) {
 	var to *memberlist.Node
 	if peer == "" {
@@ -90,37 +93,79 @@ func (g *Gossip) startRound(peer string) {
 	}
 	root, keys := g.r.Digests()
 	g.stats.aeRounds.Add(1)
-	g.sendPacket(to, MsgRoot, appendRoot(nil, g.cfg.Origin, rootMsg{Root: root, Keys: uint64(len(keys))}))
+	nonce, stamp := g.sess.openRound(to.Name, time.Now())
+	g.sendPacket(to, MsgRoot, appendRoot(nil, g.cfg.Origin, rootMsg{Root: root, Keys: uint64(len(keys)), Nonce: nonce, Stamp: stamp}))
 }
 
 // send sends an anti-entropy reply over a stream. Only the opening root
-// digest travels as a packet: when states differ, a lost digest list or
-// request would cost a round (and hold the requested keys for wantTTL),
-// and a round where states differ moves state over streams anyway.
+// digest and its reply travel as packets: when states differ, a lost
+// digest list or request would cost a round (and hold the requested keys
+// for wantTTL), and a round where states differ moves state over streams
+// anyway.
 func (g *Gossip) send(to *memberlist.Node, t MsgType, msg []byte) {
 	g.queueSend(sendJob{to: []*memberlist.Node{to}, typ: t, msg: msg})
 }
 
-// onRoot answers a round: nothing if the roots agree, else our digests.
+// refuse counts and logs a request outside any session (see session.go).
+func (g *Gossip) refuse(from Origin, t MsgType) {
+	g.stats.refused.Add(1)
+	g.log.Debug("refused a request outside any session (spoofed, replayed or expired)", "from", from.Name, "type", t)
+}
+
+// onRoot answers a round: nothing if the roots agree, else a root reply of
+// about the root's size, which opens a session (see session.go). A root
+// that is not fresh (a replay) is refused.
 func (g *Gossip) onRoot(from Origin, m rootMsg) {
-	root, keys := g.r.Digests()
+	to := g.member(from.Name)
+	if to == nil {
+		return
+	}
+	now := time.Now()
+	if !g.sess.freshRoot(from, m.Stamp, now) {
+		g.refuse(from, MsgRoot)
+		return
+	}
+	root, _ := g.r.Digests()
 	if root == m.Root {
 		g.stats.aeEqual.Add(1)
 		return
+	}
+	token := g.sess.start(from.Name, 0, now)
+	g.sendPacket(to, MsgRootReply, appendRootReply(nil, g.cfg.Origin, rootReplyMsg{Root: root, Echo: m.Nonce, Token: token}))
+}
+
+// onRootReply continues a round we started: the peer proved it received our
+// root, so we send it our digests (or bucket digests) under its token.
+func (g *Gossip) onRootReply(from Origin, m rootReplyMsg) {
+	now := time.Now()
+	if !g.sess.closeRound(from.Name, m.Echo, now) {
+		g.refuse(from, MsgRootReply)
+		return
+	}
+	root, keys := g.r.Digests()
+	if root == m.Root {
+		return // converged meanwhile
 	}
 	to := g.member(from.Name)
 	if to == nil {
 		return
 	}
+	g.sess.start(from.Name, m.Token, now)
 	if len(keys) > bucketThreshold {
-		g.send(to, MsgBuckets, appendBuckets(nil, g.cfg.Origin, bucketDigests(keys)))
+		g.send(to, MsgBuckets, appendBuckets(nil, g.cfg.Origin, m.Token, bucketDigests(keys)))
 		return
 	}
-	g.send(to, MsgDigests, appendDigests(nil, g.cfg.Origin, digestsMsg{Keys: keys}))
+	g.sess.offered(from.Name, m.Token, keys, now)
+	g.send(to, MsgDigests, appendDigests(nil, g.cfg.Origin, digestsMsg{Token: m.Token, Keys: keys}))
 }
 
 // onBuckets lists our keys of the buckets that differ from the peer's.
-func (g *Gossip) onBuckets(from Origin, theirs *[numBuckets]uint64) {
+func (g *Gossip) onBuckets(from Origin, token uint64, theirs *[numBuckets]uint64) {
+	now := time.Now()
+	if !g.sess.accept(from.Name, token, gotBuckets, now) {
+		g.refuse(from, MsgBuckets)
+		return
+	}
 	to := g.member(from.Name)
 	if to == nil {
 		return
@@ -144,13 +189,23 @@ func (g *Gossip) onBuckets(from Origin, theirs *[numBuckets]uint64) {
 			list = append(list, kd)
 		}
 	}
-	g.send(to, MsgDigests, appendDigests(nil, g.cfg.Origin, digestsMsg{Scope: &scope, Keys: list}))
+	g.sess.offered(from.Name, token, list, now)
+	g.send(to, MsgDigests, appendDigests(nil, g.cfg.Origin, digestsMsg{Token: token, Scope: &scope, Keys: list}))
 }
 
 // onDigests asks for the keys where the peer's state differs from ours and,
 // unless the list was itself a reply, tells the peer which of our keys
 // differ from its so it can ask for them.
 func (g *Gossip) onDigests(from Origin, m digestsMsg) {
+	now := time.Now()
+	kind := gotDigests
+	if m.Final {
+		kind = gotDigestsFinal
+	}
+	if !g.sess.accept(from.Name, m.Token, kind, now) {
+		g.refuse(from, MsgDigests)
+		return
+	}
 	to := g.member(from.Name)
 	if to == nil {
 		return
@@ -160,7 +215,6 @@ func (g *Gossip) onDigests(from Origin, m digestsMsg) {
 	for _, kd := range keys {
 		mine[kd.Key] = kd.Digest
 	}
-	now := time.Now()
 	var wanted []string
 	theirs := make(map[string]uint64, len(m.Keys))
 	for _, kd := range m.Keys {
@@ -175,7 +229,7 @@ func (g *Gossip) onDigests(from Origin, m digestsMsg) {
 		wanted = append(wanted, kd.Key)
 	}
 	if len(wanted) > 0 {
-		g.send(to, MsgWant, appendWant(nil, g.cfg.Origin, wanted))
+		g.send(to, MsgWant, appendWant(nil, g.cfg.Origin, m.Token, wanted))
 	}
 	if m.Final {
 		return
@@ -190,15 +244,22 @@ func (g *Gossip) onDigests(from Origin, m digestsMsg) {
 		}
 	}
 	if len(differ) > 0 {
-		g.send(to, MsgDigests, appendDigests(nil, g.cfg.Origin, digestsMsg{Final: true, Keys: differ}))
+		g.sess.offered(from.Name, m.Token, differ, now)
+		g.send(to, MsgDigests, appendDigests(nil, g.cfg.Origin, digestsMsg{Token: m.Token, Final: true, Keys: differ}))
 	}
 }
 
-// onWant sends the requested keys' state, from a sender goroutine.
-func (g *Gossip) onWant(from Origin, keys keyList) {
-	to := g.member(from.Name)
-	if to == nil || keys.Len() == 0 {
+// onWant sends the requested keys' state, from a sender goroutine: only
+// keys we offered in the want's session, each once (see session.go).
+func (g *Gossip) onWant(from Origin, token uint64, keys keyList) {
+	send, ok := g.sess.want(from.Name, token, keys, time.Now())
+	if !ok {
+		g.refuse(from, MsgWant)
 		return
 	}
-	g.queueSend(sendJob{to: []*memberlist.Node{to}, typ: MsgState, keys: keys})
+	to := g.member(from.Name)
+	if to == nil || len(send) == 0 {
+		return
+	}
+	g.queueSend(sendJob{to: []*memberlist.Node{to}, typ: MsgState, keys: newKeyList(send)})
 }

@@ -88,6 +88,8 @@ func (c *cluster) add(name string, configure func(*gossip.Config)) *tnode {
 	if cfg.Transport == nil {
 		nd.tr = c.net.NewTransport(name)
 		cfg.Transport = nd.tr
+	} else if w, ok := cfg.Transport.(interface{ Base() *gossiptest.Transport }); ok {
+		nd.tr = w.Base() // a test wrapper around a network transport
 	} else {
 		nd.tr = cfg.Transport.(*gossiptest.Transport)
 	}

@@ -28,9 +28,14 @@
 //     to a random peer; if the roots differ they exchange per-key digests
 //     (first narrowed by 256 bucket digests when there are many keys) and
 //     each asks for the keys it lacks or holds differently. Equal replicas
-//     pay one small packet per round. States larger than a stream
-//     message are chunked and reassembled before they are merged, so a
-//     single key can exceed memberlist's 20 MiB limit.
+//     pay one small packet per round. A round is a session the peer must
+//     prove it takes part in (a nonce and a token echoed from its own
+//     address), each of its requests is answered once, and roots carry
+//     increasing stamps: a member cannot make a node send state to another
+//     member (a reply to an unproven request is one packet about the
+//     request's size), and replayed traffic costs nothing. States larger
+//     than a stream message are chunked and reassembled before they are
+//     merged, so a single key can exceed memberlist's 20 MiB limit.
 //
 // A rejoin loop re-dials seeds and members that were seen but are missing
 // from the view (unless they said they left: a leave wins over older or

@@ -92,6 +92,20 @@ func FuzzDecodeRoot(f *testing.F) {
 	})
 }
 
+func FuzzDecodeRootReply(f *testing.F) {
+	addSeeds(f, body(appendRootReply(nil, testOrigin, rootReplyMsg{Root: 42, Echo: 3, Token: 9})))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := decodeRootReply(bodyReader(b))
+		if err != nil {
+			return
+		}
+		got, err := decodeRootReply(bodyReader(body(appendRootReply(nil, testOrigin, m))))
+		if err != nil || got != m {
+			t.Fatalf("round trip: %+v %v, want %+v", got, err, m)
+		}
+	})
+}
+
 func FuzzDecodeDigests(f *testing.F) {
 	addSeeds(f, body(appendDigests(nil, testOrigin, digestsMsg{Final: true, Keys: []KeyDigest{{"a", 1}, {"bb", 2}}})),
 		body(appendDigests(nil, testOrigin, digestsMsg{Scope: &bucketSet{1, 2, 3}, Keys: []KeyDigest{{"c", 3}}})))
@@ -111,10 +125,10 @@ func FuzzDecodeDigests(f *testing.F) {
 }
 
 func FuzzDecodeWant(f *testing.F) {
-	addSeeds(f, body(appendWant(nil, testOrigin, []string{"a", "bb", "ccc"})))
-	addSeeds(f, body(appendWant(nil, testOrigin, []string{"a", "", "ccc"})))
+	addSeeds(f, body(appendWant(nil, testOrigin, 7, []string{"a", "bb", "ccc"})))
+	addSeeds(f, body(appendWant(nil, testOrigin, 7, []string{"a", "", "ccc"})))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		l, err := decodeWant(bodyReader(b))
+		token, l, err := decodeWant(bodyReader(b))
 		if err != nil {
 			return
 		}
@@ -125,8 +139,8 @@ func FuzzDecodeWant(f *testing.F) {
 		if slices.Contains(keys, "") {
 			t.Fatal("decoded an empty key")
 		}
-		got, err := decodeWant(bodyReader(body(appendWant(nil, testOrigin, keys))))
-		if err != nil || !slices.Equal(slices.Collect(got.All()), keys) {
+		gotToken, got, err := decodeWant(bodyReader(body(appendWant(nil, testOrigin, token, keys))))
+		if err != nil || gotToken != token || !slices.Equal(slices.Collect(got.All()), keys) {
 			t.Fatalf("round trip: %v, want %q", err, keys)
 		}
 	})
@@ -224,14 +238,14 @@ func FuzzDecodeBuckets(f *testing.F) {
 	for i := range d {
 		d[i] = uint64(i) * 0x9e3779b97f4a7c15
 	}
-	addSeeds(f, body(appendBuckets(nil, testOrigin, &d)))
+	addSeeds(f, body(appendBuckets(nil, testOrigin, 7, &d)))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		m, err := decodeBuckets(bodyReader(b))
+		token, m, err := decodeBuckets(bodyReader(b))
 		if err != nil {
 			return
 		}
-		got, err := decodeBuckets(bodyReader(body(appendBuckets(nil, testOrigin, m))))
-		if err != nil || *got != *m {
+		gotToken, got, err := decodeBuckets(bodyReader(body(appendBuckets(nil, testOrigin, token, m))))
+		if err != nil || gotToken != token || *got != *m {
 			t.Fatalf("round trip: %v", err)
 		}
 	})

@@ -41,7 +41,8 @@ type Gossip struct {
 	control      chan sendJob // small anti-entropy replies, never behind bulk
 	rounds       chan string  // anti-entropy requests: peer name, "" = random
 
-	pool *mergePool // merge jobs by key, run by MergeWorkers goroutines
+	pool *mergePool   // merge jobs by key, run by MergeWorkers goroutines
+	sess *sessionBook // anti-entropy rounds and sessions (session.go)
 
 	// Owned by the worker goroutine.
 	reasm *reassembler
@@ -82,6 +83,7 @@ func New(cfg Config, r Replica) (*Gossip, error) {
 		control: make(chan sendJob, cfg.SendQueueDepth),
 		rounds:  make(chan string, 64),
 		pool:    newMergePool(cfg.MergeWorkers),
+		sess:    newSessionBook(6 * cfg.AntiEntropyInterval),
 		reasm:   newReassembler(cfg.MaxBlob, cfg.MaxReassemblyBytes, cfg.TransferTimeout),
 		wants:   make(map[string]want),
 		done:    make(chan struct{}),
@@ -432,6 +434,8 @@ func (g *Gossip) worker() {
 			}
 			ref.release()
 		case now := <-tick.C:
+			g.sess.expire(now)
+			g.sess.forgetRoots(func(name string) bool { return g.member(name) != nil })
 			if n := g.reasm.expire(now); n > 0 {
 				g.stats.transfersLost.Add(uint64(n))
 			}
@@ -490,18 +494,24 @@ func (g *Gossip) handle(h header, r *reader, reassembled bool, ref *inflight) er
 			return err
 		}
 		g.onDigests(h.From, m)
+	case MsgRootReply:
+		m, err := decodeRootReply(r)
+		if err != nil {
+			return err
+		}
+		g.onRootReply(h.From, m)
 	case MsgBuckets:
-		d, err := decodeBuckets(r)
+		token, d, err := decodeBuckets(r)
 		if err != nil {
 			return err
 		}
-		g.onBuckets(h.From, d)
+		g.onBuckets(h.From, token, d)
 	case MsgWant:
-		keys, err := decodeWant(r)
+		token, keys, err := decodeWant(r)
 		if err != nil {
 			return err
 		}
-		g.onWant(h.From, keys)
+		g.onWant(h.From, token, keys)
 	case MsgState:
 		entries, err := decodeState(r)
 		if err != nil {

@@ -35,13 +35,15 @@ const (
 	// MsgDelta carries one key's delta (or joined deltas) to be merged and,
 	// if it was new to the receiver, forwarded.
 	MsgDelta MsgType = 1
-	// MsgRoot starts an anti-entropy round: the sender's root digest.
+	// MsgRoot starts an anti-entropy round: the sender's root digest and a
+	// fresh nonce.
 	MsgRoot MsgType = 2
 	// MsgDigests carries per-key digests, in reply to a differing root
 	// (final=false, asking for the reverse list) or to such a reply
-	// (final=true).
+	// (final=true). It carries the round's session token.
 	MsgDigests MsgType = 3
-	// MsgWant asks the receiver for the full state of some keys.
+	// MsgWant asks the receiver for the full state of some keys of a round
+	// (session token, keys).
 	MsgWant MsgType = 4
 	// MsgState carries the full state of one or more keys.
 	MsgState MsgType = 5
@@ -60,6 +62,12 @@ const (
 	// that hash into it, so that only the keys of differing buckets are
 	// listed next.
 	MsgBuckets MsgType = 9
+	// MsgRootReply answers a root that differs from ours: our root, the
+	// root's nonce echoed, and a fresh session token. The root's sender
+	// proves it is the member it names by sending the token back with the
+	// next message of the round; nothing larger than this reply is sent to
+	// a member before it has (see session.go).
+	MsgRootReply MsgType = 10
 	// MsgBatch carries the deltas of many keys that the sender published
 	// (DisseminateDirect), sent by it to every member: it is merged, never
 	// forwarded, and acknowledged. It lists the batch sequence numbers it
@@ -94,6 +102,8 @@ func (t MsgType) String() string {
 		return "leave"
 	case MsgBuckets:
 		return "buckets"
+	case MsgRootReply:
+		return "root-reply"
 	case MsgBatch:
 		return "batch"
 	case MsgAck:
@@ -168,6 +178,7 @@ type chunkMsg struct {
 // buckets the list covers: a key of another bucket missing from Keys is not
 // missing at the sender. Nil means every key.
 type digestsMsg struct {
+	Token uint64 // the round's session token
 	Final bool
 	Scope *bucketSet
 	Keys  []KeyDigest
@@ -175,8 +186,17 @@ type digestsMsg struct {
 
 // rootMsg is the body of MsgRoot.
 type rootMsg struct {
-	Root uint64
-	Keys uint64 // number of keys, for logs only
+	Root  uint64
+	Keys  uint64 // number of keys, for logs only
+	Nonce uint64 // echoed by MsgRootReply
+	Stamp uint64 // sender's clock (Unix ns), increasing: replays are refused
+}
+
+// rootReplyMsg is the body of MsgRootReply.
+type rootReplyMsg struct {
+	Root  uint64 // the replier's root
+	Echo  uint64 // the nonce of the root it answers
+	Token uint64 // the session token of the round
 }
 
 // --- encoding ---
@@ -211,11 +231,21 @@ func appendDeltaType(b []byte, t MsgType, from Origin, key string, blob []byte) 
 func appendRoot(b []byte, from Origin, m rootMsg) []byte {
 	b = appendHeader(b, MsgRoot, from)
 	b = binary.BigEndian.AppendUint64(b, m.Root)
-	return binary.AppendUvarint(b, m.Keys)
+	b = binary.AppendUvarint(b, m.Keys)
+	b = binary.BigEndian.AppendUint64(b, m.Nonce)
+	return binary.BigEndian.AppendUint64(b, m.Stamp)
+}
+
+func appendRootReply(b []byte, from Origin, m rootReplyMsg) []byte {
+	b = appendHeader(b, MsgRootReply, from)
+	b = binary.BigEndian.AppendUint64(b, m.Root)
+	b = binary.BigEndian.AppendUint64(b, m.Echo)
+	return binary.BigEndian.AppendUint64(b, m.Token)
 }
 
 func appendDigests(b []byte, from Origin, m digestsMsg) []byte {
 	b = appendHeader(b, MsgDigests, from)
+	b = binary.BigEndian.AppendUint64(b, m.Token)
 	var flags byte
 	if m.Final {
 		flags |= 1
@@ -235,27 +265,30 @@ func appendDigests(b []byte, from Origin, m digestsMsg) []byte {
 	return b
 }
 
-func appendBuckets(b []byte, from Origin, d *[numBuckets]uint64) []byte {
+func appendBuckets(b []byte, from Origin, token uint64, d *[numBuckets]uint64) []byte {
 	b = appendHeader(b, MsgBuckets, from)
+	b = binary.BigEndian.AppendUint64(b, token)
 	for _, x := range d {
 		b = binary.BigEndian.AppendUint64(b, x)
 	}
 	return b
 }
 
-func decodeBuckets(r *reader) (*[numBuckets]uint64, error) {
-	if r.remaining() != numBuckets*8 {
-		return nil, r.errf("buckets: %d bytes, want %d", r.remaining(), numBuckets*8)
+func decodeBuckets(r *reader) (token uint64, d *[numBuckets]uint64, err error) {
+	if r.remaining() != 8+numBuckets*8 {
+		return 0, nil, r.errf("buckets: %d bytes, want %d", r.remaining(), 8+numBuckets*8)
 	}
-	d := new([numBuckets]uint64)
+	token, _ = r.u64("buckets token")
+	d = new([numBuckets]uint64)
 	for i := range d {
 		d[i], _ = r.u64("bucket digest")
 	}
-	return d, nil
+	return token, d, nil
 }
 
-func appendWant(b []byte, from Origin, keys []string) []byte {
+func appendWant(b []byte, from Origin, token uint64, keys []string) []byte {
 	b = appendHeader(b, MsgWant, from)
+	b = binary.BigEndian.AppendUint64(b, token)
 	b = binary.AppendUvarint(b, uint64(len(keys)))
 	for _, k := range keys {
 		b = appendString(b, k)
@@ -443,11 +476,36 @@ func decodeRoot(r *reader) (rootMsg, error) {
 	if m.Keys, err = r.uvarint("root key count"); err != nil {
 		return m, err
 	}
+	if m.Nonce, err = r.u64("root nonce"); err != nil {
+		return m, err
+	}
+	if m.Stamp, err = r.u64("root stamp"); err != nil {
+		return m, err
+	}
 	return m, r.end("root")
+}
+
+func decodeRootReply(r *reader) (rootReplyMsg, error) {
+	var m rootReplyMsg
+	var err error
+	if m.Root, err = r.u64("root reply digest"); err != nil {
+		return m, err
+	}
+	if m.Echo, err = r.u64("root reply echo"); err != nil {
+		return m, err
+	}
+	if m.Token, err = r.u64("root reply token"); err != nil {
+		return m, err
+	}
+	return m, r.end("root reply")
 }
 
 func decodeDigests(r *reader) (digestsMsg, error) {
 	var m digestsMsg
+	var err error
+	if m.Token, err = r.u64("digests token"); err != nil {
+		return m, err
+	}
 	flags, err := r.byte("digests flags")
 	if err != nil {
 		return m, err
@@ -535,18 +593,30 @@ func (l keyList) All() iter.Seq[string] {
 	}
 }
 
-func decodeWant(r *reader) (keyList, error) {
+func decodeWant(r *reader) (token uint64, keys keyList, err error) {
+	if token, err = r.u64("want token"); err != nil {
+		return 0, keyList{}, err
+	}
 	n, err := r.count("want", minKeySize)
 	if err != nil {
-		return keyList{}, err
+		return 0, keyList{}, err
 	}
 	start := r.off
 	for i := range n {
 		if err := r.skipKey("want key", i); err != nil {
-			return keyList{}, err
+			return 0, keyList{}, err
 		}
 	}
-	return keyList{b: r.b[start:r.off:r.off], n: n}, r.end("want")
+	return token, keyList{b: r.b[start:r.off:r.off], n: n}, r.end("want")
+}
+
+// newKeyList encodes keys as a keyList.
+func newKeyList(keys []string) keyList {
+	var b []byte
+	for _, k := range keys {
+		b = appendString(b, k)
+	}
+	return keyList{b: b, n: len(keys)}
 }
 
 // stateList is the validated body of a MsgState: n entries, each a key and

@@ -25,10 +25,11 @@ func TestGoldenMessages(t *testing.T) {
 	}{
 		{"delta", appendDelta(nil, testOrigin, "k", []byte{0xAA, 0xBB}), "0101026e3107016b02aabb"},
 		{"delta direct", appendDeltaType(nil, MsgDeltaDirect, testOrigin, "k", []byte{0xAA}), "0107026e3107016b01aa"},
-		{"root", appendRoot(nil, testOrigin, rootMsg{Root: 0x0102030405060708, Keys: 3}), "0102026e3107010203040506070803"},
-		{"digests", appendDigests(nil, testOrigin, digestsMsg{Final: true, Keys: []KeyDigest{{"a", 1}}}), "0103026e310701010161" + "0000000000000001"},
-		{"digests scoped", appendDigests(nil, testOrigin, digestsMsg{Scope: &bucketSet{0x81}, Keys: nil}), "0103026e310702" + "81" + strings.Repeat("00", 31) + "00"},
-		{"want", appendWant(nil, testOrigin, []string{"a", "bc"}), "0104026e3107020161026263"},
+		{"root", appendRoot(nil, testOrigin, rootMsg{Root: 0x0102030405060708, Keys: 3, Nonce: 5, Stamp: 6}), "0102026e3107010203040506070803" + "0000000000000005" + "0000000000000006"},
+		{"root reply", appendRootReply(nil, testOrigin, rootReplyMsg{Root: 1, Echo: 2, Token: 3}), "010a026e3107" + "0000000000000001" + "0000000000000002" + "0000000000000003"},
+		{"digests", appendDigests(nil, testOrigin, digestsMsg{Token: 4, Final: true, Keys: []KeyDigest{{"a", 1}}}), "0103026e3107" + "0000000000000004" + "01010161" + "0000000000000001"},
+		{"digests scoped", appendDigests(nil, testOrigin, digestsMsg{Scope: &bucketSet{0x81}, Keys: nil}), "0103026e3107" + "0000000000000000" + "02" + "81" + strings.Repeat("00", 31) + "00"},
+		{"want", appendWant(nil, testOrigin, 6, []string{"a", "bc"}), "0104026e3107" + "0000000000000006" + "020161026263"},
 		{"state", appendState(nil, testOrigin, []entry{{"a", []byte{1}}}), "0105026e3107010161" + "0101"},
 		{"chunk", appendChunk(nil, testOrigin, chunkMsg{ID: 9, Seq: 1, Total: 2, Size: 3, Data: []byte{5}}), "0106026e3107" + "0000000000000009" + "01020301" + "05"},
 	}
@@ -87,7 +88,7 @@ func TestDecodeRejects(t *testing.T) {
 		{"version 2", []byte{2, 1, 0, 0}, ErrVersion},
 		{"type 0", []byte{1, 0, 0, 0}, ErrType},
 		{"type 99", []byte{1, 99, 0, 0}, ErrType},
-		{"type 10", []byte{1, 10, 0, 0}, ErrType},
+		{"type 11", []byte{1, 11, 0, 0}, ErrType},
 		{"huge name", []byte{1, 1, 0xff, 0xff, 0xff, 0xff, 0x0f}, ErrDecode},
 		{"name past end", []byte{1, 1, 5, 'a'}, ErrDecode},
 		{"no epoch", []byte{1, 1, 0}, ErrDecode},
@@ -148,7 +149,7 @@ func decodeAny(msg []byte) error {
 	case MsgDigests:
 		_, err = decodeDigests(r)
 	case MsgWant:
-		_, err = decodeWant(r)
+		_, _, err = decodeWant(r)
 	case MsgState:
 		_, err = decodeState(r)
 	case MsgChunk:
@@ -156,7 +157,9 @@ func decodeAny(msg []byte) error {
 	case MsgLeave:
 		err = r.end("leave")
 	case MsgBuckets:
-		_, err = decodeBuckets(r)
+		_, _, err = decodeBuckets(r)
+	case MsgRootReply:
+		_, err = decodeRootReply(r)
 	}
 	return err
 }

@@ -30,14 +30,15 @@ type Stats struct {
 	Retransmits      uint64 // batches resent to a member that had not acked them
 	GaveUp           uint64 // batch copies given up unacked (left to anti-entropy)
 
-	AERounds       uint64 // anti-entropy rounds started by this node
-	AERootsEqual   uint64 // root digests received that matched ours
-	KeysSent       uint64 // keys whose full state was sent by anti-entropy
-	KeysReceived   uint64 // keys whose full state was received
-	TransfersDone  uint64 // chunked transfers reassembled
-	TransfersLost  uint64 // chunked transfers expired or over a limit
-	RejoinAttempts uint64 // rejoin tries (each with one or more addresses)
-	Rejoined       uint64 // nodes reached by rejoin tries
+	AERounds        uint64 // anti-entropy rounds started by this node
+	AERootsEqual    uint64 // root digests received that matched ours
+	KeysSent        uint64 // keys whose full state was sent by anti-entropy
+	KeysReceived    uint64 // keys whose full state was received
+	TransfersDone   uint64 // chunked transfers reassembled
+	TransfersLost   uint64 // chunked transfers expired or over a limit
+	RefusedRequests uint64 // anti-entropy messages outside any session: spoofed, replayed or expired
+	RejoinAttempts  uint64 // rejoin tries (each with one or more addresses)
+	Rejoined        uint64 // nodes reached by rejoin tries
 
 	// Cluster formation problems, each also logged at WARN (see
 	// formation.go).
@@ -67,6 +68,7 @@ type counters struct {
 	rejoinAttempts, rejoined                          atomic.Uint64
 	formation                                         formationCounters
 	retransmits, gaveUp                               atomic.Uint64
+	refused                                           atomic.Uint64
 }
 
 func (c *counters) snapshot() Stats {
@@ -91,6 +93,7 @@ func (c *counters) snapshot() Stats {
 		KeysReceived:     c.keysRecv.Load(),
 		TransfersDone:    c.transfersDone.Load(),
 		TransfersLost:    c.transfersLost.Load(),
+		RefusedRequests:  c.refused.Load(),
 		RejoinAttempts:   c.rejoinAttempts.Load(),
 		Rejoined:         c.rejoined.Load(),
 		JoinFailures:     c.formation.joinFailures.Load(),
