@@ -15,10 +15,16 @@
 //
 // With -name, -bind or -join it runs one node per process (or host): it
 // updates the same objects, prints its view periodically, and exits cleanly
-// on SIGINT or SIGTERM:
+// on SIGINT or SIGTERM. With -writes N it stops after N updates and prints
+// "agreed: ..." once every live member holds the same digest:
 //
-//	go run ./examples/cluster -name a -bind 127.0.0.1:7946
-//	go run ./examples/cluster -name b -bind 127.0.0.1:7947 -join 127.0.0.1:7946
+//	go run ./examples/cluster -name a -bind 127.0.0.1:7946 -writes 50
+//	go run ./examples/cluster -name b -bind 127.0.0.1:7947 -join 127.0.0.1:7946 -writes 50
+//
+// With -http ADDR it is a sidecar for programs in other languages: it
+// serves package node/httpapi (status page, JSON API, change stream) on a
+// loopback address, with -token (or $CONVERGE_TOKEN) authorising writes,
+// and runs no workload of its own unless -writes is set.
 package main
 
 import (
@@ -54,9 +60,11 @@ type options struct {
 	every  time.Duration
 	writes int
 	key    string
+	http   string
+	token  string
 }
 
-func (o *options) single() bool { return o.name != "" || o.bind != "" || o.join != "" }
+func (o *options) single() bool { return o.name != "" || o.bind != "" || o.join != "" || o.http != "" }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -84,7 +92,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.bind, "bind", "", "single-node mode: address to listen on, host:port (default 127.0.0.1:0)")
 	fs.StringVar(&o.join, "join", "", "single-node mode: comma-separated host:port addresses to join")
 	fs.DurationVar(&o.every, "every", time.Second, "single-node mode: how often to print the node's view")
-	fs.IntVar(&o.writes, "writes", 0, "single-node mode: stop updating after this many updates (0: never)")
+	fs.IntVar(&o.writes, "writes", 0, "single-node mode: stop updating after this many updates, then report when every member holds the same digest (0: never stop)")
+	fs.StringVar(&o.http, "http", "", "single-node mode: serve the HTTP API and status page on this loopback host:port (a sidecar: no built-in workload unless -writes)")
+	fs.StringVar(&o.token, "token", os.Getenv("CONVERGE_TOKEN"), "bearer token for HTTP writes (default $CONVERGE_TOKEN; empty: writes refused)")
 	fs.StringVar(&o.key, "prefix", "", "prefix of the object names (default none)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -88,7 +88,7 @@ type proc struct {
 func startProc(t *testing.T, bin, name string, args ...string) *proc {
 	t.Helper()
 	p := &proc{name: name, more: make(chan struct{}, 1), done: make(chan struct{})}
-	p.cmd = exec.Command(bin, append([]string{"-name", name, "-bind", "127.0.0.1:0", "-every", "100ms", "-rate", "100", "-writes", "30"}, args...)...)
+	p.cmd = exec.Command(bin, append([]string{"-name", name, "-bind", "127.0.0.1:0", "-every", "100ms", "-rate", "100", "-writes", "30"}, args...)...) // a later -writes wins
 	stdout, err := p.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -221,6 +221,17 @@ func TestSingleNodeProcesses(t *testing.T) {
 				fmt.Fprintf(&b, "\n%s: %s", p.name, p.last("view "))
 			}
 			t.Fatalf("processes did not converge:%s", b.String())
+		}
+	}
+
+	// Each process says so itself once every member holds its digest.
+	for _, p := range procs {
+		for p.last("agreed: 3 nodes hold digest ") == "" {
+			select {
+			case <-wake:
+			case <-deadline:
+				t.Fatalf("%s never reported agreement:\n%s", p.name, p.output())
+			}
 		}
 	}
 

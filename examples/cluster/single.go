@@ -23,6 +23,9 @@ func runSingle(ctx context.Context, o *options, logger *slog.Logger, stdout, std
 	}
 	cfg.Join = splitList(o.join)
 	cfg.Logger = logger
+	if !o.verbose {
+		cfg.Logger = nil // the node's default: warnings (a dead seed, a name conflict) on stderr
+	}
 	n, err := node.Open(cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "cluster: %v\n", err)
@@ -35,6 +38,24 @@ func runSingle(ctx context.Context, o *options, logger *slog.Logger, stdout, std
 		return 1
 	}
 	fmt.Fprintf(stdout, "node %s listening on %s (replica %s)\n", n.Name(), n.Addr(), n.ReplicaID())
+	agree, err := newAgreement(n, objs)
+	if err != nil {
+		fmt.Fprintf(stderr, "cluster: %v\n", err)
+		n.Close()
+		return 1
+	}
+	if o.http != "" {
+		if err := serveHTTP(ctx, n, o, stdout, stderr); err != nil {
+			fmt.Fprintf(stderr, "cluster: -http: %v\n", err)
+			n.Close()
+			return 1
+		}
+	}
+	// A sidecar (-http) writes only what its clients write, unless -writes
+	// asks for a workload too.
+	workload := o.http == "" || o.writes > 0
+	check := time.NewTicker(100 * time.Millisecond)
+	defer check.Stop()
 
 	rng := rand.New(rand.NewPCG(o.seed, uint64(n.Epoch())))
 	write := time.NewTicker(time.Duration(float64(time.Second) / o.rate))
@@ -53,8 +74,14 @@ func runSingle(ctx context.Context, o *options, logger *slog.Logger, stdout, std
 				return 1
 			}
 			return 0
-		case <-write.C:
+		case <-check.C:
 			if o.writes > 0 && objs.updates >= o.writes {
+				if err := agree.check(ctx, stdout); err != nil && ctx.Err() == nil {
+					fmt.Fprintf(stderr, "cluster: agreement: %v\n", err)
+				}
+			}
+		case <-write.C:
+			if !workload || (o.writes > 0 && objs.updates >= o.writes) {
 				continue
 			}
 			if err := objs.step(ctx, rng); err != nil && ctx.Err() == nil {
