@@ -87,8 +87,15 @@ type proc struct {
 
 func startProc(t *testing.T, bin, name string, args ...string) *proc {
 	t.Helper()
+	// A later flag in args wins over these.
+	return startCommand(t, name, bin, append([]string{"-name", name, "-bind", "127.0.0.1:0", "-every", "100ms", "-rate", "100", "-writes", "30"}, args...)...)
+}
+
+// startCommand runs path with args as the process called name.
+func startCommand(t *testing.T, name, path string, args ...string) *proc {
+	t.Helper()
 	p := &proc{name: name, more: make(chan struct{}, 1), done: make(chan struct{})}
-	p.cmd = exec.Command(bin, append([]string{"-name", name, "-bind", "127.0.0.1:0", "-every", "100ms", "-rate", "100", "-writes", "30"}, args...)...) // a later -writes wins
+	p.cmd = exec.Command(path, args...)
 	stdout, err := p.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
