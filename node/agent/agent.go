@@ -31,7 +31,10 @@ type Config struct {
 	// ClockMargin is how far past a lease's expiry another agent's clock
 	// must be before it may take the lease over, and how long before its
 	// own expiry a holder stops renewing and treats it as lost: it covers
-	// clock skew between hosts. Zero means DefaultClockMargin.
+	// clock skew between hosts. A lease never has two holders that both
+	// trust it as long as the clocks of any two agents differ by less than
+	// twice ClockMargin (the holder stops a margin early, a contender
+	// starts a margin late). Zero means DefaultClockMargin.
 	ClockMargin time.Duration
 
 	// Clock is the wall clock behind timestamps. Nil means the system

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"fmt"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -11,8 +12,15 @@ import (
 // agrees on the earlier claim, the later claimant learns it lost, and the
 // double claim is visible as Contested.
 func TestClaimsEarliestWinsAfterPartition(t *testing.T) {
+	for _, loss := range []float64{0, 0.2} {
+		t.Run(fmt.Sprintf("loss=%v", loss), func(t *testing.T) { testClaimsEarliestWinsAfterPartition(t, loss) })
+	}
+}
+
+func testClaimsEarliestWinsAfterPartition(t *testing.T, loss float64) {
 	synctest.Test(t, func(t *testing.T) {
 		f := newFleet(t, 4)
+		f.net.SetLoss(loss)
 		ctx := ctxT(t)
 		board := func(name string) *Claims {
 			c, err := f.agents[name].Claims("board")
@@ -58,8 +66,15 @@ func TestClaimsEarliestWinsAfterPartition(t *testing.T) {
 // TestClaimsTakeoverAfterCrash: a task whose claimant crashed is taken over
 // in the next round once the claimant leaves the live view.
 func TestClaimsTakeoverAfterCrash(t *testing.T) {
+	for _, loss := range []float64{0, 0.2} {
+		t.Run(fmt.Sprintf("loss=%v", loss), func(t *testing.T) { testClaimsTakeoverAfterCrash(t, loss) })
+	}
+}
+
+func testClaimsTakeoverAfterCrash(t *testing.T, loss float64) {
 	synctest.Test(t, func(t *testing.T) {
 		f := newFleet(t, 3)
+		f.net.SetLoss(loss)
 		ctx := ctxT(t)
 		c0, _ := f.agents["a0"].Claims("board")
 		c1, _ := f.agents["a1"].Claims("board")

@@ -23,9 +23,13 @@ type fleet struct {
 	skew   map[string]time.Duration
 }
 
-func newFleet(t testing.TB, n int) *fleet {
+func newFleet(t testing.TB, n int) *fleet { return newSkewedFleet(t, n, nil) }
+
+// newSkewedFleet starts n agents a0, a1, ... whose wall clocks run ahead
+// (or behind) of real time by skew[name].
+func newSkewedFleet(t testing.TB, n int, skew map[string]time.Duration) *fleet {
 	t.Helper()
-	f := &fleet{t: t, net: gossiptest.NewNetwork(7), agents: map[string]*Agent{}, skew: map[string]time.Duration{}}
+	f := &fleet{t: t, net: gossiptest.NewNetwork(7), agents: map[string]*Agent{}, skew: skew}
 	t.Cleanup(f.closeAll)
 	var first string
 	for i := range n {
@@ -53,7 +57,7 @@ func (f *fleet) start(name string) *Agent {
 	g.Transport = f.net.NewTransport(name)
 	g.RejoinInterval = time.Second
 	clock := skewedClock{f.skew[name]}
-	n, err := node.Open(node.Config{Name: name, Gossip: &g, Clock: clock})
+	n, err := node.Open(node.Config{Name: name, Gossip: &g, Clock: clock, Logger: discard()})
 	if err != nil {
 		f.t.Fatalf("open %s: %v", name, err)
 	}

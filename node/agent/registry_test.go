@@ -17,8 +17,15 @@ import (
 // partition are reported as Duplicate, and as Conflict when their outcomes
 // differ, with the first completion winning everywhere.
 func TestRegistryReplaysAndReportsConflicts(t *testing.T) {
+	for _, loss := range []float64{0, 0.2} {
+		t.Run(fmt.Sprintf("loss=%v", loss), func(t *testing.T) { testRegistryReplaysAndReportsConflicts(t, loss) })
+	}
+}
+
+func testRegistryReplaysAndReportsConflicts(t *testing.T, loss float64) {
 	synctest.Test(t, func(t *testing.T) {
 		f := newFleet(t, 3)
+		f.net.SetLoss(loss)
 		ctx := ctxT(t)
 		reg := func(name string) *Registry {
 			r, err := f.agents[name].Registry("effects")
@@ -97,7 +104,7 @@ func TestRegistryRecordsExpire(t *testing.T) {
 			g := gossip.DefaultConfig(name)
 			g.Memberlist = gossiptest.FastMemberlist()
 			g.Transport = net.NewTransport(name)
-			n, err := node.Open(node.Config{Name: name, Gossip: &g})
+			n, err := node.Open(node.Config{Name: name, Gossip: &g, Logger: discard()})
 			must(t, err)
 			defer func() { _ = n.Close(); time.Sleep(10 * time.Second) }()
 			a, err := New(context.Background(), n, Config{Retention: time.Hour})
