@@ -233,7 +233,7 @@ func TestSingleNodeProcesses(t *testing.T) {
 
 	// Each process says so itself once every member holds its digest.
 	for _, p := range procs {
-		for p.last("agreed: 3 nodes hold digest ") == "" {
+		for p.last("agreed: 3 nodes hold workload digest ") == "" {
 			select {
 			case <-wake:
 			case <-deadline:

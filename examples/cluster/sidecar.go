@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/converge-crdt/converge/node"
 	"github.com/converge-crdt/converge/node/httpapi"
@@ -33,5 +34,34 @@ func serveHTTP(ctx context.Context, n *node.Node, o *options, stdout, stderr io.
 		return nil
 	case err := <-failed:
 		return err
+	}
+}
+
+// runSidecar runs a node that writes only what its HTTP clients write
+// (-http without -writes) until ctx ends. It prints its addresses, then
+// every -every
+//
+//	view a: members=2 keys=3 digest=9f3a6c1e22b04d17
+func runSidecar(ctx context.Context, n *node.Node, o *options, stdout, stderr io.Writer) int {
+	fmt.Fprintf(stdout, "node %s listening on %s (replica %s)\n", n.Name(), n.Addr(), n.ReplicaID())
+	if err := serveHTTP(ctx, n, o, stdout, stderr); err != nil {
+		fmt.Fprintf(stderr, "cluster: -http: %v\n", err)
+		n.Close()
+		return 1
+	}
+	show := time.NewTicker(o.every)
+	defer show.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			if err := n.Close(); err != nil {
+				fmt.Fprintf(stderr, "cluster: close: %v\n", err)
+				return 1
+			}
+			fmt.Fprintf(stdout, "node %s: stopped\n", n.Name())
+			return 0
+		case <-show.C:
+			fmt.Fprintf(stdout, "view %s: members=%d keys=%d digest=%016x\n", n.Name(), n.NumMembers(), len(n.Keys()), n.Digest())
+		}
 	}
 }

@@ -31,6 +31,9 @@ func runSingle(ctx context.Context, o *options, logger *slog.Logger, stdout, std
 		fmt.Fprintf(stderr, "cluster: %v\n", err)
 		return 1
 	}
+	if o.http != "" && o.writes == 0 {
+		return runSidecar(ctx, n, o, stdout, stderr)
+	}
 	objs, err := openObjects(n, o.key)
 	if err != nil {
 		fmt.Fprintf(stderr, "cluster: %v\n", err)
@@ -51,9 +54,6 @@ func runSingle(ctx context.Context, o *options, logger *slog.Logger, stdout, std
 			return 1
 		}
 	}
-	// A sidecar (-http) writes only what its clients write, unless -writes
-	// asks for a workload too.
-	workload := o.http == "" || o.writes > 0
 	check := time.NewTicker(100 * time.Millisecond)
 	defer check.Stop()
 
@@ -81,7 +81,7 @@ func runSingle(ctx context.Context, o *options, logger *slog.Logger, stdout, std
 				}
 			}
 		case <-write.C:
-			if !workload || (o.writes > 0 && objs.updates >= o.writes) {
+			if o.writes > 0 && objs.updates >= o.writes {
 				continue
 			}
 			if err := objs.step(ctx, rng); err != nil && ctx.Err() == nil {
