@@ -85,11 +85,36 @@ type Config struct {
 	// (Object[T] finds the registration by T), built-in ones included.
 	Types []Type
 
+	// DataDir, if set, makes the node durable: its objects live in a
+	// store (bbolt) in this directory, created if missing, and are loaded
+	// at Open. Only one process can open a directory at a time. Every
+	// Open starts a new epoch, whatever the directory holds (see the
+	// package doc, Identity). Empty means in memory only.
+	DataDir string
+
+	// WriteBehind chooses how local updates reach DataDir. Zero (the
+	// default): an update is committed (fsync) before its call returns
+	// and before its delta leaves the process; concurrent updates share
+	// one commit. Positive: an update returns, and its delta leaves, at
+	// once, and it is committed within about WriteBehind; a crash loses
+	// the local updates of that last interval although their calls
+	// succeeded (peers that received their deltas keep them; no identity
+	// is reused, since the next Open starts a new epoch). Negative is
+	// invalid.
+	WriteBehind time.Duration
+
+	// PersistInterval is how often state merged from peers is written to
+	// DataDir. A crash loses at most this interval's merged state, which
+	// anti-entropy brings back from the peers. Zero means one second.
+	PersistInterval time.Duration
+
 	// Gossip tunes the gossip layer (anti-entropy interval, push fanout,
 	// queue sizes, the nested memberlist config, a test transport). Nil
 	// means DefaultGossipConfig. The fields this Config owns (origin,
 	// addresses, join list, key, label) are overwritten in a copy.
 	Gossip *gossip.Config
+
+	disk diskKnobs // set by this package's tests and benchmarks only
 }
 
 // DefaultMaxObjects is the object limit when Config.MaxObjects is zero.
@@ -146,6 +171,11 @@ type settings struct {
 	insecureNet  bool // reachable beyond loopback without a SecretKey
 	readyMembers int  // members needed to be ready
 	seeds        int  // len(Config.Join)
+
+	dataDir      string
+	writeBehind  time.Duration
+	persistEvery time.Duration
+	disk         diskKnobs // tests and benchmarks only
 }
 
 // validate checks cfg and returns its settings. It never mutates cfg.
@@ -193,6 +223,11 @@ func (cfg *Config) validate() (*settings, error) {
 	default:
 		s.maxObjects = cfg.MaxObjects
 	}
+
+	if cfg.WriteBehind < 0 || cfg.PersistInterval < 0 {
+		return bad("WriteBehind (%v) and PersistInterval (%v) must not be negative", cfg.WriteBehind, cfg.PersistInterval)
+	}
+	s.dataDir, s.writeBehind, s.persistEvery, s.disk = cfg.DataDir, cfg.WriteBehind, cfg.PersistInterval, cfg.disk
 
 	s.types = builtinTypes()
 	for i, t := range cfg.Types {

@@ -38,3 +38,7 @@ var ErrNotFound = errors.New("node: no such key")
 // would be too large to replicate (over the gossip layer's MaxBlobSize for
 // the key, Gossip.MaxBlob less framing). The write changed nothing.
 var ErrTooLarge = errors.New("node: too large to replicate")
+
+// ErrPersist reports a local update that changed the node's state but
+// could not be committed to Config.DataDir. Its delta is not shipped.
+var ErrPersist = errors.New("node: committing to the data directory failed")

@@ -11,6 +11,7 @@ import (
 
 	"github.com/converge-crdt/converge/crdt"
 	"github.com/converge-crdt/converge/gossip"
+	"github.com/converge-crdt/converge/node/store"
 )
 
 // Node is one replica: named CRDT objects held in memory, kept in sync with
@@ -18,9 +19,10 @@ import (
 // objects through the typed handle functions (GCounter, PNCounter, ORSet,
 // LWWMap, Object), and Close it when done. A Node is safe for concurrent use.
 type Node struct {
-	cfg *settings
-	log *slog.Logger
-	net *gossip.Gossip // nil without networking; set once in Open
+	cfg  *settings
+	log  *slog.Logger
+	net  *gossip.Gossip // nil without networking; set once in Open
+	disk *durable       // nil without Config.DataDir; set once in Open
 
 	// mu guards the objects and everything derived from them. It is never
 	// held while calling user callbacks, the gossip layer or the network.
@@ -100,9 +102,15 @@ func Open(cfg Config) (*Node, error) {
 	}
 	ch := make(chan struct{})
 	n.changed.Store(&ch)
+	if s.dataDir != "" {
+		if err := n.openDisk(cfg.Name != ""); err != nil {
+			return nil, err
+		}
+	}
 	if s.networked {
 		g, err := gossip.New(s.gossip, (*replica)(n))
 		if err != nil {
+			_ = n.closeDisk()
 			return nil, fmt.Errorf("node: starting gossip: %w", err)
 		}
 		n.net = g
@@ -158,6 +166,9 @@ func (n *Node) Close() error {
 	n.watchMu.Unlock()
 	close(n.done)
 	n.wg.Wait()
+	if derr := n.closeDisk(); err == nil {
+		err = derr
+	}
 	self := goid()
 	for _, w := range running {
 		w.wait(self) // not for the caller's own watcher: Close from a callback
@@ -232,9 +243,12 @@ func (n *Node) markDirtyLocked(obj *object) {
 // under the node's lock on the stored state; it changes it in place and
 // returns the delta, or returns an error and leaves it unchanged.
 //
-// Order: mutate, encode the delta, commit it (the durability seam), unlock,
-// then wake waiters and watchers and publish the delta. A delta leaves the
-// process only after it is committed.
+// Order: mutate, encode the delta, queue its commit (the durability seam,
+// commitLocked), unlock, wait until the commit is durable (one fsync shared
+// by every update queued meanwhile: group commit), then wake waiters and
+// watchers and publish the delta. A delta leaves the process only after it
+// is committed (unless Config.WriteBehind says otherwise); a failed commit
+// returns ErrPersist and publishes nothing.
 //
 // If mutate or the type's encoder (user code for custom types) panics, the
 // lock is released and the panic goes on to the caller; the node stays
@@ -257,9 +271,12 @@ func (n *Node) updateSized(ctx context.Context, key string, o typeOps, grow int,
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	blob, err := n.applyLocal(key, o, grow, mutate)
+	blob, ticket, err := n.applyLocal(key, o, grow, mutate)
 	if blob == nil {
 		return err // nothing changed: an error, or an empty delta
+	}
+	if err == nil {
+		err = n.awaitCommit(ticket) // durable before the delta leaves
 	}
 	n.metrics.updates.Add(1)
 	n.notify(key)
@@ -280,15 +297,15 @@ func (n *Node) updateSized(ctx context.Context, key string, o typeOps, grow int,
 // a non-nil blob with an error means the state changed but the delta could
 // not be encoded or committed. The deferred unlock keeps a panic in user
 // code from leaving the lock held.
-func (n *Node) applyLocal(key string, o typeOps, grow int, mutate func(v any) (any, error)) (blob []byte, err error) {
+func (n *Node) applyLocal(key string, o typeOps, grow int, mutate func(v any) (any, error)) (blob []byte, t *store.Ticket, err error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.closed {
-		return nil, ErrClosed
+		return nil, nil, ErrClosed
 	}
 	obj, err := n.objectLocked(key, o)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	finished := false
 	defer func() {
@@ -303,26 +320,14 @@ func (n *Node) applyLocal(key string, o typeOps, grow int, mutate func(v any) (a
 	blob, err = n.mutateLocked(key, obj, o, grow, mutate)
 	if blob == nil {
 		finished = true
-		return nil, err
+		return nil, nil, err
 	}
 	n.markDirtyLocked(obj)
-	if err == nil {
-		err = n.commitLocked(key, o.tag(), blob)
-	}
 	finished = true
 	if err != nil {
-		return []byte{}, err
+		return []byte{}, nil, err
 	}
-	return blob, nil
-}
-
-// commitLocked is the durability seam: a store (a later addition, bbolt)
-// commits the delta here, before the update returns and before the delta
-// leaves the process. Without a data directory the state lives in memory
-// only and there is nothing to do.
-func (n *Node) commitLocked(key string, tag crdt.TypeTag, delta []byte) error {
-	_, _, _ = key, tag, delta
-	return nil
+	return blob, n.commitLocked(key, o.tag(), blob), nil
 }
 
 // publish hands a delta to gossip for dissemination.

@@ -192,6 +192,9 @@ func (r *replica) Merge(key string, blob []byte) (changed bool, err error) {
 		n.markDirtyLocked(obj)
 		changed = true
 	}
+	if changed {
+		n.persistMergedLocked(key)
+	}
 	n.seen.add(h)
 	n.mu.Unlock()
 	if !changed {
