@@ -139,7 +139,7 @@ func (n *Node) decodeRecord(r store.Record) (any, typeOps, error) {
 	}
 	decode := func(what string, tag uint16, b []byte) (any, error) {
 		if got, _, err := crdt.PeekTag(b); err != nil || got != crdt.TypeTag(tag) || tag != r.Tag {
-			return nil, fmt.Errorf("%w: %s: record tagged %d, key %d, bytes %d (%v)", ErrDecode, what, tag, r.Tag, got, err)
+			return nil, fmt.Errorf("%w: %s: a record tagged %d, of a key tagged %d, holds bytes tagged %d (%v)", ErrDecode, what, tag, r.Tag, got, err)
 		}
 		v, err := o.decode(b)
 		if err != nil {

@@ -53,6 +53,7 @@ type Group struct {
 	snapBytes map[string]int      // guarded by mu; bytes of a key's snapshot
 	closing   bool                // guarded by mu
 	lastErr   error               // guarded by mu; the last commit error
+	stats     GroupStats          // guarded by mu
 
 	wake   chan struct{} // capacity 1
 	stop   chan struct{}
@@ -218,6 +219,20 @@ func (g *Group) Close() error {
 	return g.lastErr
 }
 
+// GroupStats counts a group's commits.
+type GroupStats struct {
+	Commits    uint64        // transactions committed (each one fsync)
+	Ops        uint64        // ops in them, snapshots included
+	CommitTime time.Duration // spent in Store.Apply: bbolt and fsync
+}
+
+// Stats returns the counts so far.
+func (g *Group) Stats() GroupStats {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.stats
+}
+
 func (g *Group) run() {
 	defer close(g.exited)
 	tick := time.NewTicker(g.cfg.FlushInterval)
@@ -302,9 +317,14 @@ func (g *Group) commitOnce(flush, all bool) (more bool) {
 			ops = append(ops, op)
 		}
 	}
+	start := time.Now()
 	err := g.s.Apply(ops)
+	took := time.Since(start)
 
 	g.mu.Lock()
+	g.stats.Commits++
+	g.stats.Ops += uint64(len(ops))
+	g.stats.CommitTime += took
 	if err != nil {
 		g.lastErr = err
 		for k := range seen {

@@ -121,6 +121,10 @@ func (s *Store) Load(fn func(Record) error) (info LoadInfo, err error) {
 		return info, err
 	}
 	info.Quarantined, err = s.quarantine(bad)
+	s.mu.Lock()
+	info.Quarantined = append(s.found, info.Quarantined...)
+	s.found = nil
+	s.mu.Unlock()
 	return info, err
 }
 

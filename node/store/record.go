@@ -76,7 +76,7 @@ func logPrefix(key string) []byte {
 // parseLogKey splits a log entry's bbolt key.
 func parseLogKey(b []byte) (key string, seq uint64, err error) {
 	n, w := binary.Uvarint(b)
-	if w <= 0 || n > uint64(len(b)) || uint64(len(b)-w) != n+8 {
+	if w <= 0 || w != len(binary.AppendUvarint(nil, n)) || n > uint64(len(b)) || uint64(len(b)-w) != n+8 {
 		return "", 0, fmt.Errorf("%w: malformed log key %x", ErrBadRecord, clip(b))
 	}
 	return string(b[w : w+int(n)]), binary.BigEndian.Uint64(b[w+int(n):]), nil

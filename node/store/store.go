@@ -57,9 +57,10 @@ type Store struct {
 	db   *bolt.DB
 
 	mu     sync.Mutex
-	name   string  // guarded by mu
-	epochs []Epoch // guarded by mu
-	closed bool    // guarded by mu
+	name   string        // guarded by mu
+	epochs []Epoch       // guarded by mu
+	found  []Quarantined // guarded by mu; quarantined by Open, reported by the first Load
+	closed bool          // guarded by mu
 }
 
 // Epoch is one epoch started on a data directory.
@@ -108,6 +109,9 @@ func (s *Store) open(opts Options) (err error) {
 	case merr == nil && fi.Size() == 0:
 		return fmt.Errorf("%w: %s is empty but %s says a store was created here", ErrMissing, s.path, markerName)
 	}
+	if err := checkLength(s.path); err != nil {
+		return err
+	}
 	// A damaged file can make bbolt panic or fault on a page it maps;
 	// turn both into errors rather than crash.
 	defer catch(s.path, &err)
@@ -149,6 +153,52 @@ func catch(path string, err *error) {
 	if r := recover(); r != nil {
 		*err = fmt.Errorf("%w: %s: %v", ErrCorrupt, path, r)
 	}
+}
+
+// checkLength refuses a file shorter than the pages its newest meta page
+// counts (a truncated file), before bbolt maps it. It reads bbolt's meta
+// layout: a 16-byte page header, then magic, version, page size, flags
+// (4 bytes each), the root bucket (16), the freelist page (8), the
+// high-water mark page id (8) and the transaction id (8). Files it cannot
+// read this way are left to bbolt's own checks.
+func checkLength(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil // missing: a new store
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	var best struct{ hwm, txid, pageSize uint64 }
+	buf := make([]byte, 80)
+	for _, off := range []int64{0, -1} {
+		if off < 0 {
+			off = int64(best.pageSize)
+			if off == 0 {
+				off = 4096
+			}
+		}
+		if _, err := f.ReadAt(buf, off); err != nil {
+			continue
+		}
+		le := binary.LittleEndian
+		if le.Uint32(buf[16:]) != 0xED0CDAED {
+			continue
+		}
+		ps, hwm, txid := uint64(le.Uint32(buf[24:])), le.Uint64(buf[56:]), le.Uint64(buf[64:])
+		if ps < 512 || ps > 1<<20 || hwm > 1<<40 {
+			continue
+		}
+		if best.pageSize == 0 || txid > best.txid {
+			best.hwm, best.txid, best.pageSize = hwm, txid, ps
+		}
+	}
+	if need := best.hwm * best.pageSize; best.pageSize != 0 && uint64(fi.Size()) < need {
+		return fmt.Errorf("%w: %s is truncated: %d bytes, its pages need %d", ErrCorrupt, path, fi.Size(), need)
+	}
+	return nil
 }
 
 // checkSize refuses a file shorter than the pages its meta page counts: a
@@ -266,7 +316,7 @@ func (s *Store) readEpochs() error {
 	if err != nil {
 		return err
 	}
-	_, err = s.quarantine(bad)
+	s.found, err = s.quarantine(bad)
 	return err
 }
 
