@@ -108,11 +108,14 @@ func (n *Node) load(d *durable) (info store.LoadInfo, sizes map[string][2]int, e
 			// then reports a lost write rather than hide it).
 			_, _ = n.hlc.Observe(m.MaxStamp(), wall)
 		}
-		n.objects[r.Key] = &object{ops: o, val: v, dirty: true}
 		logBytes := 0
 		for _, dl := range r.Deltas {
 			logBytes += len(dl.Data)
 		}
+		// A join encodes to at most the sum of its parts plus headers
+		// (see sizelimit.go).
+		bound := len(r.Snapshot) + logBytes + growthSlack*(1+len(r.Deltas))
+		n.objects[r.Key] = &object{ops: o, val: v, dirty: true, bound: bound}
 		sizes[r.Key] = [2]int{r.SnapBytes, logBytes}
 		return nil
 	})
