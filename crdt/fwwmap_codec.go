@@ -71,26 +71,12 @@ func (m *FWWMap) UnmarshalBinary(b []byte) error {
 	if err != nil {
 		return err
 	}
-	var entries map[string][]FWWRecord
-	if n > 0 {
-		entries = make(map[string][]FWWRecord, n)
-	}
 	replicas := make(map[string]ReplicaID)
-	prev := ""
-	for i := range n {
-		start := r.Offset()
-		k, recs, err := decodeFWWEntry(r, horizon, replicas)
-		if err != nil {
-			return fmt.Errorf("FWWMap entry %d at offset %d: %w", i, start, err)
-		}
-		if i > 0 && k <= prev {
-			if k == prev {
-				return fmt.Errorf("%w: FWWMap key %q appears twice (offset %d)", ErrDuplicate, k, start)
-			}
-			return fmt.Errorf("%w: FWWMap keys not sorted: %q after %q (offset %d)", ErrMalformed, k, prev, start)
-		}
-		entries[k] = recs
-		prev = k
+	entries, err := decodeKeyed(r, n, "FWWMap", func() (string, []FWWRecord, error) {
+		return decodeFWWEntry(r, horizon, replicas)
+	})
+	if err != nil {
+		return err
 	}
 	if err := r.Done(); err != nil {
 		return err
@@ -171,4 +157,31 @@ func writeBin(w *wire.Writer, b []byte) {
 		b = []byte{}
 	}
 	w.BytesValue(b)
+}
+
+// decodeKeyed reads the n entries of a map keyed by strings, with decode,
+// and requires the keys to be strictly increasing (what names the type in
+// errors).
+func decodeKeyed[V any](r *wire.Reader, n int, what string, decode func() (string, V, error)) (map[string]V, error) {
+	var entries map[string]V
+	if n > 0 {
+		entries = make(map[string]V, n)
+	}
+	prev := ""
+	for i := range n {
+		start := r.Offset()
+		k, v, err := decode()
+		if err != nil {
+			return nil, fmt.Errorf("%s entry %d at offset %d: %w", what, i, start, err)
+		}
+		if i > 0 && k <= prev {
+			if k == prev {
+				return nil, fmt.Errorf("%w: %s key %q appears twice (offset %d)", ErrDuplicate, what, k, start)
+			}
+			return nil, fmt.Errorf("%w: %s keys not sorted: %q after %q (offset %d)", ErrMalformed, what, k, prev, start)
+		}
+		entries[k] = v
+		prev = k
+	}
+	return entries, nil
 }

@@ -54,26 +54,10 @@ func (m *LeaseMap) UnmarshalBinary(b []byte) error {
 	if err != nil {
 		return err
 	}
-	var entries map[string]Lease
-	if n > 0 {
-		entries = make(map[string]Lease, n)
-	}
 	replicas := make(map[string]ReplicaID)
-	prev := ""
-	for i := range n {
-		start := r.Offset()
-		name, l, err := decodeLease(r, replicas)
-		if err != nil {
-			return fmt.Errorf("LeaseMap entry %d at offset %d: %w", i, start, err)
-		}
-		if i > 0 && name <= prev {
-			if name == prev {
-				return fmt.Errorf("%w: LeaseMap name %q appears twice (offset %d)", ErrDuplicate, name, start)
-			}
-			return fmt.Errorf("%w: LeaseMap names not sorted: %q after %q (offset %d)", ErrMalformed, name, prev, start)
-		}
-		entries[name] = l
-		prev = name
+	entries, err := decodeKeyed(r, n, "LeaseMap", func() (string, Lease, error) { return decodeLease(r, replicas) })
+	if err != nil {
+		return err
 	}
 	if err := r.Done(); err != nil {
 		return err
