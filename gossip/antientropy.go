@@ -216,18 +216,20 @@ func (g *Gossip) onDigests(from Origin, m digestsMsg) {
 		mine[kd.Key] = kd.Digest
 	}
 	var wanted []string
+	var failed map[string]bool
 	theirs := make(map[string]uint64, len(m.Keys))
 	for _, kd := range m.Keys {
 		theirs[kd.Key] = kd.Digest
 		if d, ok := mine[kd.Key]; ok && d == kd.Digest {
 			continue
 		}
-		if w, ok := g.wants[kd.Key]; ok && now.Before(w.until) {
+		if !g.mayWant(kd.Key, from.Name, now, &failed) {
 			continue
 		}
 		g.wants[kd.Key] = want{peer: from.Name, until: now.Add(g.wantTTL())}
 		wanted = append(wanted, kd.Key)
 	}
+	g.handOff(failed)
 	if len(wanted) > 0 {
 		g.send(to, MsgWant, appendWant(nil, g.cfg.Origin, m.Token, wanted))
 	}

@@ -45,8 +45,9 @@ type Gossip struct {
 	sess *sessionBook // anti-entropy rounds and sessions (session.go)
 
 	// Owned by the worker goroutine.
-	reasm *reassembler
-	wants map[string]want // keys requested and not yet received
+	reasm      *reassembler
+	wants      map[string]want       // keys requested and not yet received
+	unanswered map[string]unanswered // keys a peer left unanswered (wants.go)
 
 	closeOnce sync.Once
 	done      chan struct{} // closed by Close
@@ -86,7 +87,9 @@ func New(cfg Config, r Replica) (*Gossip, error) {
 		sess:    newSessionBook(6 * cfg.AntiEntropyInterval),
 		reasm:   newReassembler(cfg.MaxBlob, cfg.MaxReassemblyBytes, cfg.TransferTimeout),
 		wants:   make(map[string]want),
-		done:    make(chan struct{}),
+
+		unanswered: make(map[string]unanswered),
+		done:       make(chan struct{}),
 	}
 	mc := cfg.memberlistConfig((*delegate)(g))
 	g.budget = packetBudget(mc)
@@ -422,6 +425,8 @@ func (g *Gossip) worker() {
 	defer g.wg.Done()
 	tick := time.NewTicker(max(g.cfg.TransferTimeout/2, time.Second))
 	defer tick.Stop()
+	wantTick := time.NewTicker(g.cfg.AntiEntropyInterval)
+	defer wantTick.Stop()
 	for {
 		select {
 		case <-g.done:
@@ -439,11 +444,8 @@ func (g *Gossip) worker() {
 			if n := g.reasm.expire(now); n > 0 {
 				g.stats.transfersLost.Add(uint64(n))
 			}
-			for k, w := range g.wants {
-				if now.After(w.until) {
-					delete(g.wants, k)
-				}
-			}
+		case now := <-wantTick.C:
+			g.expireWants(now)
 		}
 	}
 }

@@ -17,3 +17,6 @@ func EncodeRoot(from Origin, root uint64) []byte {
 
 // RefusedRequests returns Stats().RefusedRequests.
 func RefusedRequests(g *Gossip) uint64 { return g.Stats().RefusedRequests }
+
+// WantsExpired returns Stats().WantsExpired.
+func WantsExpired(g *Gossip) uint64 { return g.Stats().WantsExpired }

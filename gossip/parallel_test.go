@@ -56,7 +56,7 @@ func TestSlowKeyDoesNotStallOthers(t *testing.T) {
 		n0, n1 := c.nodes[0], c.nodes[1]
 		slow := &slowReplica{Replica: gossiptest.NewReplica(), slowKey: "big", slow: 10 * time.Second,
 			order: map[string][]string{}, active: map[string]int{}}
-		v := startWith(t, c, "v", slow)
+		v := startWith(t, c, "v", slow, nil)
 		c.join(v, n0)
 		c.waitMembers(3)
 		n0.publish(t, "big", "b1")
@@ -72,8 +72,9 @@ func TestSlowKeyDoesNotStallOthers(t *testing.T) {
 	})
 }
 
-// startWith starts a node named name around replica r on c's network.
-func startWith(t *testing.T, c *cluster, name string, r gossip.Replica) *tnode {
+// startWith starts a node named name around replica r on c's network;
+// configure may adjust its config.
+func startWith(t *testing.T, c *cluster, name string, r gossip.Replica, configure func(*gossip.Config)) *tnode {
 	t.Helper()
 	nd := &tnode{name: name, r: gossiptest.NewReplica(), tr: c.net.NewTransport(name)}
 	cfg := gossip.DefaultConfig(name)
@@ -81,6 +82,9 @@ func startWith(t *testing.T, c *cluster, name string, r gossip.Replica) *tnode {
 	cfg.Memberlist = gossiptest.FastMemberlist()
 	cfg.Logger = testLogger()
 	cfg.Transport = nd.tr
+	if configure != nil {
+		configure(&cfg)
+	}
 	g, err := gossip.New(cfg, r)
 	if err != nil {
 		t.Fatal(err)

@@ -37,6 +37,7 @@ type Stats struct {
 	TransfersDone   uint64 // chunked transfers reassembled
 	TransfersLost   uint64 // chunked transfers expired or over a limit
 	RefusedRequests uint64 // anti-entropy messages outside any session: spoofed, replayed or expired
+	WantsExpired    uint64 // peers that left requested keys unanswered (the keys go to other peers)
 	RejoinAttempts  uint64 // rejoin tries (each with one or more addresses)
 	Rejoined        uint64 // nodes reached by rejoin tries
 
@@ -68,7 +69,7 @@ type counters struct {
 	rejoinAttempts, rejoined                          atomic.Uint64
 	formation                                         formationCounters
 	retransmits, gaveUp                               atomic.Uint64
-	refused                                           atomic.Uint64
+	refused, wantsExpired                             atomic.Uint64
 }
 
 func (c *counters) snapshot() Stats {
@@ -94,6 +95,7 @@ func (c *counters) snapshot() Stats {
 		TransfersDone:    c.transfersDone.Load(),
 		TransfersLost:    c.transfersLost.Load(),
 		RefusedRequests:  c.refused.Load(),
+		WantsExpired:     c.wantsExpired.Load(),
 		RejoinAttempts:   c.rejoinAttempts.Load(),
 		Rejoined:         c.rejoined.Load(),
 		JoinFailures:     c.formation.joinFailures.Load(),
