@@ -225,7 +225,7 @@ func (g *Gossip) Join(ctx context.Context, addrs ...string) (int, error) {
 			if ctx.Err() != nil || g.isClosed() {
 				break
 			}
-			n, err := g.ml.Join([]string{a})
+			n, err := g.joinOne(a)
 			res.n += n
 			if n == 0 {
 				g.stats.formation.joinFailures.Add(1) // the caller gets the error

@@ -277,7 +277,7 @@ func (g *Gossip) rejoin() {
 		if g.isClosed() {
 			return
 		}
-		n, err := g.ml.Join([]string{a})
+		n, err := g.joinOne(a)
 		if n == 0 {
 			g.joinFailed(a, err, len(v.names) <= 1)
 		}

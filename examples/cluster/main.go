@@ -106,7 +106,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "cluster: unexpected arguments %q\n", fs.Args())
 		return 2
 	}
-	if err := o.check(); err != nil {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if err := o.check(set); err != nil {
 		fmt.Fprintf(stderr, "cluster: %v\n", err)
 		return 2
 	}
@@ -126,16 +128,45 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return runLocalOnce(ctx, &o, logger, stdout, stderr)
 }
 
-func (o *options) check() error {
+// Flags that only one mode reads. Setting one in the other mode is an
+// error rather than silently ignored.
+var (
+	localOnlyFlags  = []string{"nodes", "runs", "duration", "timeout", "loss", "idle"}
+	singleOnlyFlags = []string{"every", "writes"}
+)
+
+const (
+	maxNodes = 1000
+	// maxRate keeps the update interval (1 s / rate) at a microsecond or
+	// more: a shorter one rounds to zero, which time.NewTicker rejects.
+	maxRate = 1e6
+)
+
+// check validates the flags; set names those given on the command line.
+// The comparisons are written so that NaN fails them.
+func (o *options) check(set map[string]bool) error {
+	if o.single() {
+		for _, f := range localOnlyFlags {
+			if set[f] {
+				return fmt.Errorf("-%s is for the local cluster; it has no effect with -name, -bind or -join", f)
+			}
+		}
+	} else {
+		for _, f := range singleOnlyFlags {
+			if set[f] {
+				return fmt.Errorf("-%s is for single-node mode (-name, -bind or -join)", f)
+			}
+		}
+	}
 	switch {
-	case o.nodes < 1:
-		return fmt.Errorf("-nodes %d: need at least 1", o.nodes)
+	case o.nodes < 1 || o.nodes > maxNodes:
+		return fmt.Errorf("-nodes %d: need 1 to %d", o.nodes, maxNodes)
 	case o.duration < 0 || o.timeout <= 0:
 		return fmt.Errorf("-duration and -timeout must be positive")
-	case o.rate <= 0:
-		return fmt.Errorf("-rate %v: must be positive", o.rate)
-	case o.loss < 0 || o.loss >= 1:
-		return fmt.Errorf("-loss %v: must be in [0, 1)", o.loss)
+	case !(o.rate > 0 && o.rate <= maxRate):
+		return fmt.Errorf("-rate %v: must be a number in (0, %g]", o.rate, float64(maxRate))
+	case !(o.loss >= 0 && o.loss < 1):
+		return fmt.Errorf("-loss %v: must be a number in [0, 1)", o.loss)
 	case o.runs < 1:
 		return fmt.Errorf("-runs %d: need at least 1", o.runs)
 	case o.every <= 0:

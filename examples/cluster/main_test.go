@@ -39,22 +39,50 @@ func TestLocalClusterConverges(t *testing.T) {
 	t.Log(out.String())
 }
 
+// TestFlagErrors: bad flags exit 2 with a one-line message naming the
+// flag, before anything starts, and never panic. NaN, infinities and rates
+// whose update interval rounds to zero used to panic in time.NewTicker;
+// -loss NaN was accepted, and local-cluster flags were silently ignored in
+// single-node mode.
 func TestFlagErrors(t *testing.T) {
-	for _, args := range [][]string{
-		{"-nodes", "0"},
-		{"-loss", "1"},
-		{"-rate", "0"},
-		{"-runs", "0"},
-		{"extra"},
-		{"-nosuchflag"},
-	} {
-		var out, errs bytes.Buffer
-		if code := run(context.Background(), args, &out, &errs); code != 2 {
-			t.Errorf("%v: exit %d, want 2", args, code)
-		}
-		if errs.Len() == 0 {
-			t.Errorf("%v: no message on stderr", args)
-		}
+	tests := []struct {
+		name string
+		args []string
+		want string // in the message
+	}{
+		{"no nodes", []string{"-nodes", "0"}, "-nodes"},
+		{"too many nodes", []string{"-nodes", "100000"}, "-nodes"},
+		{"loss 1", []string{"-loss", "1"}, "-loss"},
+		{"loss NaN", []string{"-loss", "NaN"}, "-loss"},
+		{"loss negative", []string{"-loss", "-0.1"}, "-loss"},
+		{"rate 0", []string{"-rate", "0"}, "-rate"},
+		{"rate NaN", []string{"-rate", "NaN"}, "-rate"},
+		{"rate +Inf", []string{"-rate", "+Inf"}, "-rate"},
+		{"rate -Inf", []string{"-rate", "-Inf"}, "-rate"},
+		{"rate 1e10", []string{"-rate", "1e10"}, "-rate"},
+		{"rate NaN single", []string{"-name", "a", "-rate", "NaN"}, "-rate"},
+		{"runs 0", []string{"-runs", "0"}, "-runs"},
+		{"nodes in single mode", []string{"-name", "a", "-nodes", "3"}, "-nodes"},
+		{"runs in single mode", []string{"-bind", "127.0.0.1:0", "-runs", "2"}, "-runs"},
+		{"loss in single mode", []string{"-join", "127.0.0.1:1", "-loss", "0.1"}, "-loss"},
+		{"every in local mode", []string{"-every", "2s"}, "-every"},
+		{"writes in local mode", []string{"-writes", "5"}, "-writes"},
+		{"extra argument", []string{"extra"}, "extra"},
+		{"unknown flag", []string{"-nosuchflag"}, "nosuchflag"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errs bytes.Buffer
+			if code := run(context.Background(), tc.args, &out, &errs); code != 2 {
+				t.Errorf("%v: exit %d, want 2", tc.args, code)
+			}
+			if msg := errs.String(); !strings.Contains(msg, tc.want) {
+				t.Errorf("%v: message %q does not name %s", tc.args, msg, tc.want)
+			}
+			if out.Len() != 0 {
+				t.Errorf("%v: started anyway: %s", tc.args, out.String())
+			}
+		})
 	}
 }
 
