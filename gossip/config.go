@@ -151,6 +151,11 @@ type Config struct {
 	// LeaveTimeout bounds how long Close waits for the leave message to be
 	// gossiped.
 	LeaveTimeout time.Duration
+
+	// RequestRetry is how long a request of Deliver, Fetch or Confirm
+	// waits for its reply before it is sent again (under a new ID); each
+	// retry to the same peer waits twice as long, up to 16 times this.
+	RequestRetry time.Duration
 }
 
 // Defaults used by DefaultConfig and for zero fields.
@@ -171,6 +176,7 @@ const (
 	DefaultBatchWindow         = 2 * time.Millisecond
 	DefaultRetransmitTimeout   = 10 * time.Millisecond
 	DefaultRetransmitAttempts  = 8
+	DefaultRequestRetry        = 50 * time.Millisecond
 
 	// maxStreamMsg is memberlist's limit on a received stream user
 	// message (maxUserMsgBytes in net.go).
@@ -199,6 +205,7 @@ func DefaultConfig(name string) Config {
 		BatchWindow:         DefaultBatchWindow,
 		RetransmitTimeout:   DefaultRetransmitTimeout,
 		RetransmitAttempts:  DefaultRetransmitAttempts,
+		RequestRetry:        DefaultRequestRetry,
 	}
 }
 
@@ -252,6 +259,7 @@ func (c Config) normalize() (Config, error) {
 		{"LeaveTimeout", &c.LeaveTimeout, DefaultLeaveTimeout},
 		{"BatchWindow", &c.BatchWindow, DefaultBatchWindow},
 		{"RetransmitTimeout", &c.RetransmitTimeout, DefaultRetransmitTimeout},
+		{"RequestRetry", &c.RequestRetry, DefaultRequestRetry},
 	}
 	for _, d := range durations {
 		if *d.p < 0 {

@@ -12,3 +12,15 @@ func EncodeDelta(from Origin, key string, blob []byte) []byte {
 
 // MemberlistOf exposes the memberlist instance, for injection tests.
 func MemberlistOf(g *Gossip) *memberlist.Memberlist { return g.ml }
+
+// EncodeRequest returns a request message (MsgWriteReq, MsgHaveReq,
+// MsgReadReq), for injection tests.
+func EncodeRequest(t MsgType, from Origin, id uint64, key string, blob []byte) []byte {
+	return appendReq(nil, t, from, reqMsg{ID: id, Key: key, Blob: blob})
+}
+
+// EncodeReply returns a reply message (MsgReqAck with status 0 = ok), for
+// injection tests.
+func EncodeAck(from Origin, id uint64) []byte {
+	return appendReply(nil, MsgReqAck, from, replyMsg{ID: id})
+}

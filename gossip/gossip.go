@@ -35,6 +35,12 @@ type Gossip struct {
 	table   memberTable
 	events  hub // membership subscriptions; see events.go
 
+	// Requests and replies (request.go).
+	calls      callTable
+	replays    replayGuard
+	load       peerLoad // requests being served, per peer
+	streamLoad peerLoad // replies being sent over streams, per peer
+
 	inbound      chan inMsg
 	inboundBytes atomic.Int64
 	sends        chan sendJob // bulk: state transfers and large deltas
@@ -567,6 +573,18 @@ func (g *Gossip) handle(h header, r *reader, reassembled bool, ref *inflight) er
 		whole := g.newInflight(len(msg))
 		defer whole.release()
 		return g.handle(ih, ir, true, whole)
+	case MsgWriteReq, MsgHaveReq, MsgReadReq:
+		m, err := decodeReq(h.Type, r)
+		if err != nil {
+			return err
+		}
+		g.onRequest(h, m, ref)
+	case MsgReqAck, MsgReadReply:
+		m, err := decodeReply(h.Type, r)
+		if err != nil {
+			return err
+		}
+		g.onReply(h, m, ref)
 	default:
 		return fmt.Errorf("%w: %w: %d", ErrDecode, ErrType, h.Type)
 	}
@@ -587,21 +605,28 @@ func (g *Gossip) submitMerge(j mergeJob) bool {
 // merge merges one blob and reports whether it changed local state. It runs
 // on the merge pool's goroutines.
 func (g *Gossip) merge(from Origin, e entry) bool {
+	changed, _ := g.mergeErr(from, e)
+	return changed
+}
+
+// mergeErr is merge that also returns the merge error (counted and logged
+// here).
+func (g *Gossip) mergeErr(from Origin, e entry) (bool, error) {
 	changed, err := g.r.Merge(e.Key, e.Blob)
 	if err != nil && (errors.Is(err, ErrReplicaClosed) || g.isClosed()) {
 		// Shutting down: the replica refuses merges, and nothing is wrong.
 		g.log.Debug("merge refused while closing", "from", from.Name, "key", e.Key, "err", err)
-		return false
+		return false, err
 	}
 	if err != nil {
 		g.stats.mergeErrors.Add(1)
 		g.log.Warn("merge failed", "from", from.Name, "key", e.Key, "bytes", len(e.Blob), "err", err)
-		return false
+		return false, err
 	}
 	if changed {
 		g.stats.merged.Add(1)
 	}
-	return changed
+	return changed, nil
 }
 
 // requestRound asks the anti-entropy loop for a round with peer ("" for a

@@ -26,6 +26,7 @@ type mergeJob struct {
 	e       entry
 	forward bool      // a MsgDelta: spread it on if it was new
 	ref     *inflight // released when the job is done
+	do      func()    // if set, run instead of merging e (requests, replies)
 }
 
 // keyJobs are the queued jobs of one key. A keyJobs is in mergePool.keys
@@ -127,6 +128,10 @@ func (g *Gossip) mergeWorker() {
 
 // runJob merges one blob and forwards a delta that was new.
 func (g *Gossip) runJob(j mergeJob) {
+	if j.do != nil {
+		j.do()
+		return
+	}
 	if g.merge(j.from, j.e) && j.forward {
 		g.stats.forwarded.Add(1)
 		_ = g.spread(j.e.Key, j.e.Blob, j.from.Name) // over MaxBlob only by a longer header: AE has it

@@ -68,6 +68,26 @@ const (
 	// next message of the round; nothing larger than this reply is sent to
 	// a member before it has (see session.go).
 	MsgRootReply MsgType = 10
+
+	// Requests and replies of consistency levels (see request.go). Each
+	// request carries an ID the requester chose for this one send; the
+	// reply repeats it, and the requester accepts one reply per ID, from
+	// the member it asked.
+
+	// MsgWriteReq asks the receiver to merge a delta and acknowledge it
+	// (MsgReqAck).
+	MsgWriteReq MsgType = 15
+	// MsgReqAck answers a MsgWriteReq or MsgHaveReq with a status.
+	MsgReqAck MsgType = 16
+	// MsgReadReq asks for the full state of one key (MsgReadReply).
+	MsgReadReq MsgType = 17
+	// MsgReadReply carries the state MsgReadReq asked for, or says the key
+	// is absent.
+	MsgReadReply MsgType = 18
+	// MsgHaveReq asks whether the receiver's state already covers a delta,
+	// without merging it (MsgReqAck).
+	MsgHaveReq MsgType = 19
+
 	// MsgBatch carries the deltas of many keys that the sender published
 	// (DisseminateDirect), sent by it to every member: it is merged, never
 	// forwarded, and acknowledged. It lists the batch sequence numbers it
@@ -108,6 +128,16 @@ func (t MsgType) String() string {
 		return "batch"
 	case MsgAck:
 		return "ack"
+	case MsgWriteReq:
+		return "write-req"
+	case MsgReqAck:
+		return "req-ack"
+	case MsgReadReq:
+		return "read-req"
+	case MsgReadReply:
+		return "read-reply"
+	case MsgHaveReq:
+		return "have-req"
 	}
 	return fmt.Sprintf("type(%d)", uint8(t))
 }

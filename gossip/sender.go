@@ -11,10 +11,11 @@ import (
 // keys' state itself, so that a large state is only in memory while it is
 // being sent.
 type sendJob struct {
-	to   []*memberlist.Node
-	typ  MsgType
-	msg  []byte
-	keys keyList
+	to    []*memberlist.Node
+	typ   MsgType
+	msg   []byte
+	keys  keyList
+	after func() // if set, called once the job is done or dropped
 }
 
 // queueSend hands a job to the sender goroutines, dropping it (counted) if
@@ -29,6 +30,9 @@ func (g *Gossip) queueSend(j sendJob) {
 	select {
 	case q <- j:
 	default:
+		if j.after != nil {
+			j.after()
+		}
 		g.stats.droppedSend.Add(1)
 		g.log.Debug("send queue full, dropped", "peers", len(j.to), "type", j.typ)
 	}
@@ -51,6 +55,9 @@ func (g *Gossip) sender(q <-chan sendJob) {
 				} else {
 					g.sendReliable(to, j.typ, j.msg)
 				}
+			}
+			if j.after != nil {
+				j.after()
 			}
 		}
 	}

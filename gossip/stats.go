@@ -47,6 +47,11 @@ type Stats struct {
 	NameConflicts   uint64 // another node claimed a member's name from another address
 	KeyMismatches   uint64 // traffic memberlist dropped: not decryptable with our key, or encrypted unlike ours
 	LabelMismatches uint64 // traffic memberlist dropped: another cluster label
+	Requests        uint64 // requests sent (Deliver, Fetch, Confirm), retries included
+	RequestRetries  uint64 // requests sent again, unanswered after RequestRetry
+	RequestsRefused uint64 // requests received from non-members, replayed, or over the per-peer cap
+	RepliesBad      uint64 // replies refused: wrong sender or type, or a state that failed to merge
+	RepliesStale    uint64 // replies to no outstanding request (late, duplicated or replayed)
 }
 
 // traffic is the atomic form of Traffic.
@@ -70,6 +75,8 @@ type counters struct {
 	formation                                         formationCounters
 	retransmits, gaveUp                               atomic.Uint64
 	refused, wantsExpired                             atomic.Uint64
+	requests, requestRetries, requestsRefused         atomic.Uint64
+	repliesBad, repliesStale                          atomic.Uint64
 }
 
 func (c *counters) snapshot() Stats {
@@ -102,6 +109,11 @@ func (c *counters) snapshot() Stats {
 		NameConflicts:    c.formation.nameConflicts.Load(),
 		KeyMismatches:    c.formation.keyMismatches.Load(),
 		LabelMismatches:  c.formation.labelMismatches.Load(),
+		Requests:         c.requests.Load(),
+		RequestRetries:   c.requestRetries.Load(),
+		RequestsRefused:  c.requestsRefused.Load(),
+		RepliesBad:       c.repliesBad.Load(),
+		RepliesStale:     c.repliesStale.Load(),
 	}
 	for t := MsgType(1); t < numMsgTypes; t++ {
 		if n := c.sent[t].msgs.Load(); n > 0 {

@@ -28,7 +28,10 @@ type Replica struct {
 	merges int                            // guarded by mu; Merge calls
 }
 
-var _ gossip.Replica = (*Replica)(nil)
+var (
+	_ gossip.Replica = (*Replica)(nil)
+	_ gossip.Holder  = (*Replica)(nil)
+)
 
 // NewReplica returns an empty replica.
 func NewReplica() *Replica {
@@ -158,6 +161,23 @@ func (r *Replica) Merge(key string, blob []byte) (bool, error) {
 		}
 	}
 	return changed, nil
+}
+
+// Holds implements gossip.Holder: whether every element of blob is in
+// key's set.
+func (r *Replica) Holds(key string, blob []byte) (bool, error) {
+	elems, err := Decode(blob)
+	if err != nil {
+		return false, fmt.Errorf("key %q: %w", key, err)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, e := range elems {
+		if _, ok := r.sets[key][e]; !ok {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 // Join implements gossip.Replica: the union of two deltas.
