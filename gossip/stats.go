@@ -47,6 +47,8 @@ type Stats struct {
 	NameConflicts   uint64 // another node claimed a member's name from another address
 	KeyMismatches   uint64 // traffic memberlist dropped: not decryptable with our key, or encrypted unlike ours
 	LabelMismatches uint64 // traffic memberlist dropped: another cluster label
+
+	// Requests and replies of consistency levels (see request.go).
 	Requests        uint64 // requests sent (Deliver, Fetch, Confirm), retries included
 	RequestRetries  uint64 // requests sent again, unanswered after RequestRetry
 	RequestsRefused uint64 // requests received from non-members, replayed, or over the per-peer cap
