@@ -203,14 +203,16 @@ func (g *Gossip) collect(ctx context.Context, typ MsgType, key string, blob []by
 	defer timer.Stop()
 	for {
 		answered, sends, wait, possible := g.stepCall(c, time.Now())
+		// Send even when the call cannot succeed: a write still reaches
+		// the peers there are at once.
+		for _, s := range sends {
+			g.sendRequest(s.to, s.msg)
+		}
 		if len(answered) >= need {
 			return answered, nil
 		}
 		if possible < need {
 			return answered, fmt.Errorf("%w: %d of %d needed can answer", ErrTooFewPeers, possible, need)
-		}
-		for _, s := range sends {
-			g.sendRequest(s.to, s.msg)
 		}
 		timer.Reset(wait)
 		select {

@@ -42,3 +42,8 @@ var ErrTooLarge = errors.New("node: too large to replicate")
 // ErrPersist reports a local update that changed the node's state but
 // could not be committed to Config.DataDir. Its delta is not shipped.
 var ErrPersist = errors.New("node: committing to the data directory failed")
+
+// ErrLevelNotMet reports a write, read or Reached wait that heard from
+// fewer members than its level needs before its timeout (see LevelError,
+// which carries the counts).
+var ErrLevelNotMet = errors.New("node: consistency level not met")

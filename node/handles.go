@@ -13,6 +13,11 @@ import (
 // cheap values: getting one binds the key to its type (creating an empty
 // object if the key is new) and holds nothing else. Updates take a context
 // and return an error; reads return copies, never the node's state.
+//
+// Every update method takes optional WriteOptions: a WriteLevel (WriteTo,
+// WriteMajority, WriteAll) makes it wait until that many members merged
+// the update, and Track fills a Receipt for Reached. Each handle's Read
+// takes a ReadLevel and merges other members' state first.
 
 // GCounterHandle is a grow-only counter.
 type GCounterHandle struct {
@@ -32,10 +37,10 @@ func GCounter(n *Node, key string) (*GCounterHandle, error) {
 func (h *GCounterHandle) Key() string { return h.key }
 
 // Inc adds delta to the counter.
-func (h *GCounterHandle) Inc(ctx context.Context, delta uint64) error {
+func (h *GCounterHandle) Inc(ctx context.Context, delta uint64, opts ...WriteOption) error {
 	return h.n.updateSized(ctx, h.key, gcounterOps, h.n.growCounter(), func(v any) (any, error) {
 		return v.(*crdt.GCounter).Inc(h.n.cfg.replica, delta)
-	})
+	}, opts)
 }
 
 // Value returns the counter's value.
@@ -63,17 +68,17 @@ func PNCounter(n *Node, key string) (*PNCounterHandle, error) {
 func (h *PNCounterHandle) Key() string { return h.key }
 
 // Inc adds delta to the counter.
-func (h *PNCounterHandle) Inc(ctx context.Context, delta uint64) error {
+func (h *PNCounterHandle) Inc(ctx context.Context, delta uint64, opts ...WriteOption) error {
 	return h.n.updateSized(ctx, h.key, pncounterOps, h.n.growCounter(), func(v any) (any, error) {
 		return v.(*crdt.PNCounter).Inc(h.n.cfg.replica, delta)
-	})
+	}, opts)
 }
 
 // Dec subtracts delta from the counter.
-func (h *PNCounterHandle) Dec(ctx context.Context, delta uint64) error {
+func (h *PNCounterHandle) Dec(ctx context.Context, delta uint64, opts ...WriteOption) error {
 	return h.n.updateSized(ctx, h.key, pncounterOps, h.n.growCounter(), func(v any) (any, error) {
 		return v.(*crdt.PNCounter).Dec(h.n.cfg.replica, delta)
-	})
+	}, opts)
 }
 
 // Value returns the counter's value.
@@ -106,19 +111,19 @@ func ORSet[E comparable](n *Node, key string) (*ORSetHandle[E], error) {
 func (h *ORSetHandle[E]) Key() string { return h.key }
 
 // Add adds e to the set.
-func (h *ORSetHandle[E]) Add(ctx context.Context, e E) error {
+func (h *ORSetHandle[E]) Add(ctx context.Context, e E, opts ...WriteOption) error {
 	raw, err := toRaw(e)
 	if err != nil {
 		return err
 	}
 	return h.n.updateSized(ctx, h.key, orsetOps, h.n.growSetAdd(raw), func(v any) (any, error) {
 		return v.(*rawSet).TryAdd(h.n.cfg.replica, raw)
-	})
+	}, opts)
 }
 
 // Remove removes e from the set: the adds this node has seen are undone; a
 // concurrent add elsewhere wins.
-func (h *ORSetHandle[E]) Remove(ctx context.Context, e E) error {
+func (h *ORSetHandle[E]) Remove(ctx context.Context, e E, opts ...WriteOption) error {
 	raw, err := toRaw(e)
 	if err != nil {
 		return err
@@ -127,7 +132,7 @@ func (h *ORSetHandle[E]) Remove(ctx context.Context, e E) error {
 	// smaller than the state.
 	return h.n.updateSized(ctx, h.key, orsetOps, 0, func(v any) (any, error) {
 		return v.(*rawSet).Remove(raw), nil
-	})
+	}, opts)
 }
 
 // Contains reports whether e is in the set.
@@ -199,7 +204,7 @@ func (h *LWWMapHandle[K, V]) Key() string { return h.key }
 // The node's clock follows peers' stamps only up to one second ahead of
 // its wall clock: a write replacing an entry stamped further ahead is
 // stamped right after it, every other write at the node's own time.
-func (h *LWWMapHandle[K, V]) Set(ctx context.Context, k K, v V) error {
+func (h *LWWMapHandle[K, V]) Set(ctx context.Context, k K, v V, opts ...WriteOption) error {
 	rk, err := toRaw(k)
 	if err != nil {
 		return err
@@ -211,12 +216,12 @@ func (h *LWWMapHandle[K, V]) Set(ctx context.Context, k K, v V) error {
 	return h.n.updateSized(ctx, h.key, lwwmapOps, h.n.growMapWrite(rk, rv), func(m any) (any, error) {
 		mm := m.(*rawMap)
 		return h.n.lwwWriteLocked(h.key, mm, rk, mm.Set(h.n.cfg.replica, h.n.stampLocked(mm, rk), rk, rv))
-	})
+	}, opts)
 }
 
 // Delete removes k (a timestamped write: a later Set wins over it, an
 // earlier one loses). It is stamped like Set, and fails like it.
-func (h *LWWMapHandle[K, V]) Delete(ctx context.Context, k K) error {
+func (h *LWWMapHandle[K, V]) Delete(ctx context.Context, k K, opts ...WriteOption) error {
 	rk, err := toRaw(k)
 	if err != nil {
 		return err
@@ -224,7 +229,7 @@ func (h *LWWMapHandle[K, V]) Delete(ctx context.Context, k K) error {
 	return h.n.updateSized(ctx, h.key, lwwmapOps, h.n.growMapWrite(rk, ""), func(m any) (any, error) {
 		mm := m.(*rawMap)
 		return h.n.lwwWriteLocked(h.key, mm, rk, mm.Delete(h.n.cfg.replica, h.n.stampLocked(mm, rk), rk))
-	})
+	}, opts)
 }
 
 // Get returns the value under k and whether k is present.
@@ -367,7 +372,7 @@ func (h *ObjectHandle[T]) Key() string { return h.key }
 // otherwise Update fails with ErrTooLarge and nothing changes (a panic
 // then leaves the stored state as it was). The copy and the size check
 // cost O(state) per Update.
-func (h *ObjectHandle[T]) Update(ctx context.Context, mutate func(v T) (delta T, err error)) error {
+func (h *ObjectHandle[T]) Update(ctx context.Context, mutate func(v T) (delta T, err error), opts ...WriteOption) error {
 	return h.n.update(ctx, h.key, h.ops, func(v any) (any, error) {
 		d, err := mutate(v.(T))
 		if err != nil {
@@ -377,7 +382,7 @@ func (h *ObjectHandle[T]) Update(ctx context.Context, mutate func(v T) (delta T,
 			return v.(T).Clone(), nil
 		}
 		return d, nil
-	})
+	}, opts)
 }
 
 // Value returns a copy of the state.

@@ -261,15 +261,27 @@ func (n *Node) markDirtyLocked(obj *object) {
 // does not know how large the delta may be, so near the limit, and for
 // every write when it is not known, mutate runs on a copy of the state;
 // updateSized with a bound of the delta's encoded size avoids the copy.
-func (n *Node) update(ctx context.Context, key string, o typeOps, mutate func(v any) (delta any, err error)) error {
-	return n.updateSized(ctx, key, o, unknownGrowth, mutate)
+//
+// opts may ask for a write level (the call then waits for
+// acknowledgements, see ship) and a Receipt.
+func (n *Node) update(ctx context.Context, key string, o typeOps, mutate func(v any) (delta any, err error), opts []WriteOption) error {
+	return n.updateSized(ctx, key, o, unknownGrowth, mutate, opts)
 }
 
 // updateSized is update for a write whose delta encodes to at most grow
 // bytes (or unknownGrowth).
-func (n *Node) updateSized(ctx context.Context, key string, o typeOps, grow int, mutate func(v any) (delta any, err error)) error {
+func (n *Node) updateSized(ctx context.Context, key string, o typeOps, grow int, mutate func(v any) (delta any, err error), opts []WriteOption) error {
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	var wo writeOpts
+	for _, opt := range opts {
+		if opt != nil {
+			opt.applyWrite(&wo)
+		}
+	}
+	if wo.receipt != nil {
+		*wo.receipt = Receipt{}
 	}
 	blob, ticket, err := n.applyLocal(key, o, grow, mutate)
 	if blob == nil {
@@ -285,8 +297,7 @@ func (n *Node) updateSized(ctx context.Context, key string, o typeOps, grow int,
 		// anti-entropy will carry the full state.
 		return err
 	}
-	n.publish(key, blob)
-	return nil
+	return n.ship(ctx, key, blob, wo)
 }
 
 // applyLocal is update's locked part: it runs mutate, encodes and commits
@@ -328,6 +339,30 @@ func (n *Node) applyLocal(key string, o typeOps, grow int, mutate func(v any) (a
 		return []byte{}, nil, err
 	}
 	return blob, n.commitLocked(key, o.tag(), blob), nil
+}
+
+// ship disseminates a committed local delta. At WriteLocal it is
+// published (pushed and broadcast); at a higher level it goes to every peer
+// as a write request and the call waits until the level's count of members
+// acknowledged it, or the level's timeout or ctx ends (a *LevelError; the
+// delta keeps spreading by gossip either way).
+func (n *Node) ship(ctx context.Context, key string, blob []byte, wo writeOpts) error {
+	var rc *receipt
+	if wo.receipt != nil {
+		rc = newReceipt(key, blob)
+		*wo.receipt = Receipt{rc}
+	}
+	if wo.level.need(n.NumMembers()) <= 1 {
+		n.publish(key, blob)
+		return nil
+	}
+	got, err := n.levelWait(ctx, "write", key, wo.level, func(ctx context.Context, peers int) ([]gossip.Member, error) {
+		return n.net.Deliver(ctx, key, blob, peers)
+	})
+	if rc != nil {
+		rc.add(got)
+	}
+	return err
 }
 
 // publish hands a delta to gossip for dissemination.

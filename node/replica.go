@@ -97,7 +97,10 @@ func (r *replica) Encode(key string) ([]byte, bool, error) {
 }
 
 // Merge merges a blob received from a peer (a delta or a full state) into
-// key and reports whether local state changed (see gossip.Replica). The
+// key and reports whether local state changed (see gossip.Replica). Gossip
+// acknowledges a write request (WriteTo, WriteMajority, WriteAll) only once
+// Merge returned nil: with a data directory, the merged state must be
+// committed to the store before Merge returns. The
 // blob's type tag routes it: a key nobody has asked for yet is created with
 // the tag's type; a key bound to another type rejects it (ErrTypeMismatch),
 // as do unknown tags (ErrUnknownType) and bytes that fail to decode
@@ -277,6 +280,32 @@ func (r *replica) mismatch(key string, bound, got typeOps) error {
 	n.metrics.typeMismatches.Add(1)
 	n.log.Warn("dropping blob of another type than its key", "key", key, "bound", bound.name(), "received", got.name())
 	return fmt.Errorf("%w: received a %s for %q, which is a %s", ErrTypeMismatch, got.name(), key, bound.name())
+}
+
+var _ gossip.Holder = (*replica)(nil)
+
+// Holds reports whether key's state already covers blob, a delta or state
+// from a peer: merging it would change nothing (see gossip.Holder, which
+// answers Reached's questions). It merges into a copy of the state, so it
+// costs O(state) and changes nothing.
+func (r *replica) Holds(key string, blob []byte) (bool, error) {
+	n := (*Node)(r)
+	o, err := r.blobType(key, blob)
+	if err != nil {
+		return false, err
+	}
+	v, err := o.decode(blob)
+	if err != nil {
+		return false, err
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	obj := n.objects[key]
+	if obj == nil {
+		return o.equal(v, o.zero()), nil
+	}
+	_, changed := o.mergeChanged(o.clone(obj.val), v)
+	return !changed, nil
 }
 
 // Join joins two blobs of key into one that covers both (see
