@@ -124,9 +124,11 @@ func (t *callTable) drop(id uint64) {
 
 // Deliver sends delta for key, which the replica already holds, to every
 // live peer as a write request and returns once need of them acknowledged
-// having merged it, with those peers. It also queues the delta as a
-// broadcast (if it fits a packet), so peers whose requests are lost still
-// get it by gossip; receivers do not forward it, as it went to everyone.
+// having merged it, with those peers. Requests are resent to peers that
+// have not answered until the call returns; receivers do not forward the
+// delta, as it went to everyone. With DisseminateEpidemic the delta is also
+// queued as a broadcast (if it fits a packet); a peer that has not merged
+// it when the call returns gets it from anti-entropy.
 // If ctx ends first, it returns the peers that acknowledged so far and
 // ctx.Err(); with fewer than need peers able to answer, ErrTooFewPeers at
 // once. Either way the delta keeps spreading by gossip.
@@ -140,7 +142,7 @@ func (g *Gossip) Deliver(ctx context.Context, key string, delta []byte, need int
 	if n := len(appendReq(nil, MsgWriteReq, g.cfg.Origin, reqMsg{Key: key, Blob: delta})); n > g.cfg.MaxBlob {
 		return nil, fmt.Errorf("%w: write request of %d bytes, MaxBlob %d", ErrTooLarge, n, g.cfg.MaxBlob)
 	}
-	if len(appendDelta(nil, g.cfg.Origin, key, delta)) <= g.budget {
+	if g.cfg.Dissemination != DisseminateDirect && len(appendDelta(nil, g.cfg.Origin, key, delta)) <= g.budget {
 		g.bq.enqueue(key, delta)
 	}
 	return g.collect(ctx, MsgWriteReq, key, delta, need, nil)
