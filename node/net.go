@@ -65,9 +65,10 @@ func (n *Node) NumMembers() int {
 
 // watchMembers wakes waiters whenever membership changes, driven by the
 // gossip layer's membership events. It runs until Close.
-func (n *Node) watchMembers() {
+// sub needs room for one event only: "something changed" is all that
+// matters, so overflow is fine.
+func (n *Node) watchMembers(sub *gossip.Subscription) {
 	defer n.wg.Done()
-	_, sub := n.net.Subscribe(1) // only "something changed" matters: overflow is fine
 	defer sub.Close()
 	for {
 		select {

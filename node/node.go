@@ -114,8 +114,10 @@ func Open(cfg Config) (*Node, error) {
 			return nil, fmt.Errorf("node: starting gossip: %w", err)
 		}
 		n.net = g
+		// Subscribe before Open returns, so no change after it is missed.
+		_, sub := g.Subscribe(1)
 		n.wg.Add(1)
-		go n.watchMembers()
+		go n.watchMembers(sub)
 	}
 	if s.insecureNet {
 		n.log.Warn("listening beyond loopback without a SecretKey: anyone who can reach the port can join and inject state",
