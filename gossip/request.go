@@ -29,8 +29,9 @@ import (
 // Requests and replies travel as packets when they fit the packet budget,
 // over streams otherwise.
 //
-// An acknowledgement is sent only after Replica.Merge returned nil: a
-// replica that persists state must commit in Merge before returning.
+// An acknowledgement is sent only after Replica.Merge returned nil and, if
+// the replica is a Committer, Commit returned nil: acknowledged means
+// merged and, for a durable replica, durable.
 
 // Holder is an optional Replica extension that answers MsgHaveReq.
 // Without it, have-requests are refused and Confirm never succeeds.
@@ -38,6 +39,14 @@ type Holder interface {
 	// Holds reports whether key's state already covers blob: merging
 	// blob would change nothing. It must not merge it.
 	Holds(key string, blob []byte) (bool, error)
+}
+
+// Committer is an optional Replica extension for replicas that persist
+// state: before a write request is acknowledged, Commit(key) must make
+// key's merged state durable. It runs on the key's merge goroutine, so a
+// slow commit delays that key only.
+type Committer interface {
+	Commit(key string) error
 }
 
 // ErrTooFewPeers is returned by Deliver, Fetch and Confirm when fewer peers
@@ -384,6 +393,11 @@ func (g *Gossip) onRequest(h header, m reqMsg, ref *inflight) {
 			status := statusOK
 			if _, err := g.mergeErr(h.From, e); err != nil {
 				status = statusRefused
+			} else if c, ok := g.r.(Committer); ok {
+				if err := c.Commit(m.Key); err != nil {
+					g.log.Warn("commit before acknowledging failed", "key", m.Key, "err", err)
+					status = statusRefused
+				}
 			}
 			g.reply(n, MsgReqAck, replyMsg{ID: m.ID, Status: status})
 		case MsgHaveReq:

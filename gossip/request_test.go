@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -151,6 +152,49 @@ func TestRequestReplayRefused(t *testing.T) {
 		time.Sleep(time.Second)
 		if s := n0.g.Stats().RepliesStale; s != 1 {
 			t.Errorf("%d stale acks, want 1 (one per served request)", s)
+		}
+	})
+}
+
+// failingCommitter is a replica whose commits fail.
+type failingCommitter struct {
+	*gossiptest.Replica
+	commits *atomic.Int32
+}
+
+func (f failingCommitter) Commit(string) error {
+	f.commits.Add(1)
+	return errors.New("disk full")
+}
+
+// TestAckWaitsForCommit: a durable replica acknowledges a write only once
+// Commit succeeded; a failed commit is a refusal, not an acknowledgement.
+func TestAckWaitsForCommit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := &cluster{t: t, net: gossiptest.NewNetwork(1)}
+		t.Cleanup(c.close)
+		w := c.add("n0", nil)
+		var commits atomic.Int32
+		cfg := gossip.DefaultConfig("n1")
+		cfg.Origin.Epoch = 1
+		cfg.Memberlist = gossiptest.FastMemberlist()
+		cfg.Transport = c.net.NewTransport("n1")
+		r := gossiptest.NewReplica()
+		g, err := gossip.New(cfg, failingCommitter{r, &commits})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.nodes = append(c.nodes, &tnode{name: "n1", g: g, r: r, tr: cfg.Transport.(*gossiptest.Transport)})
+		c.join(c.nodes[1], w)
+		c.waitMembers(2)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		acked, err := w.g.Deliver(ctx, "k", w.r.Add("k", "a"), 1)
+		if !errors.Is(err, gossip.ErrTooFewPeers) || len(acked) != 0 {
+			t.Fatalf("Deliver: %v, acked %q; want a refusal", err, memberNames(acked))
+		}
+		if commits.Load() != 1 || !r.Has("k", "a") {
+			t.Fatalf("%d commits, merged %v; want one commit of the merged write", commits.Load(), r.Has("k", "a"))
 		}
 	})
 }

@@ -97,10 +97,7 @@ func (r *replica) Encode(key string) ([]byte, bool, error) {
 }
 
 // Merge merges a blob received from a peer (a delta or a full state) into
-// key and reports whether local state changed (see gossip.Replica). Gossip
-// acknowledges a write request (WriteTo, WriteMajority, WriteAll) only once
-// Merge returned nil: with a data directory, the merged state must be
-// committed to the store before Merge returns. The
+// key and reports whether local state changed (see gossip.Replica). The
 // blob's type tag routes it: a key nobody has asked for yet is created with
 // the tag's type; a key bound to another type rejects it (ErrTypeMismatch),
 // as do unknown tags (ErrUnknownType) and bytes that fail to decode
@@ -282,7 +279,25 @@ func (r *replica) mismatch(key string, bound, got typeOps) error {
 	return fmt.Errorf("%w: received a %s for %q, which is a %s", ErrTypeMismatch, got.name(), key, bound.name())
 }
 
-var _ gossip.Holder = (*replica)(nil)
+var (
+	_ gossip.Holder    = (*replica)(nil)
+	_ gossip.Committer = (*replica)(nil)
+)
+
+// Commit makes key's merged state durable before gossip acknowledges a
+// write request for it (WriteTo, WriteMajority, WriteAll): acknowledged
+// means merged and, with a data directory, committed. It joins the store's
+// group commit; without a data directory it does nothing.
+func (r *replica) Commit(key string) error {
+	n := (*Node)(r)
+	if n.disk == nil {
+		return nil
+	}
+	if err := n.disk.g.Flush(); err != nil {
+		return fmt.Errorf("%w: key %q: %w", ErrPersist, key, err)
+	}
+	return nil
+}
 
 // Holds reports whether key's state already covers blob, a delta or state
 // from a peer: merging it would change nothing (see gossip.Holder, which
