@@ -91,10 +91,10 @@ func (g *Gossip) startRound(peer string) {
 	} else if to = g.member(peer); to == nil {
 		return
 	}
-	root, keys := g.r.Digests()
+	root, n := g.root()
 	g.stats.aeRounds.Add(1)
 	nonce, stamp := g.sess.openRound(to.Name, time.Now())
-	g.sendPacket(to, MsgRoot, appendRoot(nil, g.cfg.Origin, rootMsg{Root: root, Keys: uint64(len(keys)), Nonce: nonce, Stamp: stamp}))
+	g.sendPacket(to, MsgRoot, appendRoot(nil, g.cfg.Origin, rootMsg{Root: root, Keys: uint64(n), Nonce: nonce, Stamp: stamp}))
 }
 
 // send sends an anti-entropy reply over a stream. Only the opening root
@@ -125,7 +125,7 @@ func (g *Gossip) onRoot(from Origin, m rootMsg) {
 		g.refuse(from, MsgRoot)
 		return
 	}
-	root, _ := g.r.Digests()
+	root, _ := g.root()
 	if root == m.Root {
 		g.stats.aeEqual.Add(1)
 		return
@@ -140,6 +140,10 @@ func (g *Gossip) onRootReply(from Origin, m rootReplyMsg) {
 	now := time.Now()
 	if !g.sess.closeRound(from.Name, m.Echo, now) {
 		g.refuse(from, MsgRootReply)
+		return
+	}
+	if g.tree != nil {
+		g.onRootReplyTree(from, m, now)
 		return
 	}
 	root, keys := g.r.Digests()

@@ -83,10 +83,10 @@ func countAll(nd *tnode) int {
 
 // TestBucketsNarrowTheDigestList checks that replicas with many keys that
 // differ in one key exchange bucket digests and then only that bucket's
-// keys, not the whole key list.
+// keys, not the whole key list (replicas that are not a DigestSource).
 func TestBucketsNarrowTheDigestList(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		c := newCluster(t, 2, true, nil)
+		c := newClusterOf(t, 2, true, true, nil)
 		for i := range 1000 {
 			c.nodes[0].r.Add(fmt.Sprintf("key-%04d", i), "v")
 		}

@@ -124,7 +124,7 @@ func benchConvergence(b *testing.B, mode gossip.Dissemination, n int, loss float
 	aeBytes := func() (bytes, rounds uint64) {
 		for _, nd := range c.nodes {
 			st := nd.g.Stats()
-			for _, t := range []gossip.MsgType{gossip.MsgRoot, gossip.MsgDigests, gossip.MsgWant, gossip.MsgState, gossip.MsgChunk, gossip.MsgBuckets} {
+			for _, t := range aeTypes {
 				bytes += st.Sent[t].Bytes
 			}
 			rounds += st.AERounds

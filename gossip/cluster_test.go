@@ -51,6 +51,7 @@ type cluster struct {
 	t     testing.TB
 	net   *gossiptest.Network
 	nodes []*tnode
+	plain bool // replicas without change notifications (plainReplica)
 }
 
 // newCluster starts n nodes named n0..n{n-1} on an in-memory network and,
@@ -58,7 +59,18 @@ type cluster struct {
 // configure may adjust each node's config.
 func newCluster(t testing.TB, n int, join bool, configure func(*gossip.Config)) *cluster {
 	t.Helper()
-	c := &cluster{t: t, net: gossiptest.NewNetwork(1)}
+	return newClusterOf(t, n, join, false, configure)
+}
+
+// plainReplica hides gossiptest.Replica's gossip.DigestSource methods, so
+// anti-entropy copies every digest each round (Replica.Digests), as it does
+// for replicas without change notifications.
+type plainReplica struct{ gossip.Replica }
+
+// newClusterOf is newCluster whose replicas are plainReplicas if plain.
+func newClusterOf(t testing.TB, n int, join, plain bool, configure func(*gossip.Config)) *cluster {
+	t.Helper()
+	c := &cluster{t: t, net: gossiptest.NewNetwork(1), plain: plain}
 	for i := range n {
 		c.add(fmt.Sprintf("n%d", i), configure)
 	}
@@ -93,7 +105,11 @@ func (c *cluster) add(name string, configure func(*gossip.Config)) *tnode {
 	} else {
 		nd.tr = cfg.Transport.(*gossiptest.Transport)
 	}
-	g, err := gossip.New(cfg, nd.r)
+	var rep gossip.Replica = nd.r
+	if c.plain {
+		rep = plainReplica{nd.r}
+	}
+	g, err := gossip.New(cfg, rep)
 	if err != nil {
 		c.t.Fatalf("new %s: %v", name, err)
 	}

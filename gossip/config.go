@@ -95,7 +95,7 @@ type Config struct {
 	// RetransmitTimeout (direct dissemination) is the least time before
 	// a batch that a member has not acknowledged is sent to it again; the
 	// timeout follows the measured ack round trip above it, and doubles
-	// from the third retransmission on. RetransmitAttempts is how many
+	// from the fifth retransmission on. RetransmitAttempts is how many
 	// times a batch is resent before the member is left to anti-entropy.
 	RetransmitTimeout  time.Duration
 	RetransmitAttempts int
@@ -174,7 +174,7 @@ const (
 	DefaultTransferTimeout     = 30 * time.Second
 	DefaultLeaveTimeout        = time.Second
 	DefaultBatchWindow         = 2 * time.Millisecond
-	DefaultRetransmitTimeout   = 10 * time.Millisecond
+	DefaultRetransmitTimeout   = 20 * time.Millisecond
 	DefaultRetransmitAttempts  = 8
 	DefaultRequestRetry        = 50 * time.Millisecond
 

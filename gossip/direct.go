@@ -180,6 +180,8 @@ func (d *direct) onAck(peer string, seqs []uint64) {
 		}
 		delete(b.waiting, peer)
 		if b.attempts == 0 {
+			// Karn's rule: an ack after a retransmission may answer
+			// either copy, so only earlier ones are timed.
 			d.sampleLocked(now.Sub(b.sent))
 		}
 		if len(b.waiting) == 0 {
@@ -202,13 +204,15 @@ func (d *direct) sampleLocked(rtt time.Duration) {
 	d.srtt = (7*d.srtt + rtt) / 8
 }
 
-// rtoLocked is the retransmission timeout before the attempt'th
-// retransmission: the estimate, at least RetransmitTimeout, doubling after
-// the second retransmission.
+// rtoLocked is the wait before the attempt'th retransmission (0: before
+// the first): the estimate, at least RetransmitTimeout, doubling from the
+// fifth on. Four quick retries first: under 20 % loss a member misses five
+// sends in a row with probability 0.2^5, so 31 members all have an update
+// after five sends in 99 % of updates.
 func (d *direct) rtoLocked(attempt int) time.Duration {
 	rto := max(d.g.cfg.RetransmitTimeout, d.srtt+4*d.rttvar)
-	if attempt > 2 {
-		rto <<= min(attempt-2, 10)
+	if attempt > 3 {
+		rto <<= min(attempt-3, 10)
 	}
 	return min(rto, maxRTO)
 }

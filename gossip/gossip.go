@@ -28,8 +28,9 @@ type Gossip struct {
 
 	streams *streamTransport // wraps memberlist's transport; see transport.go
 	bq      *broadcastQueue
-	direct  *direct // direct dissemination; receives acks in every mode
-	budget  int     // largest message that fits a gossip packet
+	direct  *direct     // direct dissemination; receives acks in every mode
+	tree    *digestTree // nil unless the replica is a DigestSource
+	budget  int         // largest message that fits a gossip packet
 	stats   counters
 	peers   peerBook
 	table   memberTable
@@ -104,6 +105,9 @@ func New(cfg Config, r Replica) (*Gossip, error) {
 	}
 	g.bq = g.newBroadcastQueue(mc.RetransmitMult)
 	g.direct = newDirect(g)
+	if src, ok := r.(DigestSource); ok {
+		g.tree = newDigestTree(src, r)
+	}
 	g.peers.addSeeds(cfg.Join)
 
 	var nt *memberlist.NetTransport
@@ -490,6 +494,18 @@ func (g *Gossip) handle(h header, r *reader, reassembled bool, ref *inflight) er
 			return err
 		}
 		g.direct.onAck(h.From.Name, acks)
+	case MsgTree:
+		m, err := decodeTree(r)
+		if err != nil {
+			return err
+		}
+		g.onTree(h.From, m)
+	case MsgTreeDigests:
+		m, err := decodeTreeDigests(r)
+		if err != nil {
+			return err
+		}
+		g.onTreeDigests(h.From, m)
 	case MsgRoot:
 		m, err := decodeRoot(r)
 		if err != nil {

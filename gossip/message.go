@@ -97,8 +97,13 @@ const (
 	// MsgAck acknowledges batches: the sender merged them. It is sent on
 	// its own only when no batch to that peer carried the acks in time.
 	MsgAck MsgType = 21
+	// MsgTree carries digest-tree sums: the children of some tree nodes
+	// (see digestindex.go), in reply to a differing root or to a MsgTree.
+	MsgTree MsgType = 22
+	// MsgTreeDigests carries the per-key digests of some tree leaves.
+	MsgTreeDigests MsgType = 23
 
-	numMsgTypes = 22 // one past the largest type; sizes stats arrays
+	numMsgTypes = 24 // one past the largest type; sizes stats arrays
 )
 
 // String names the type for logs and stats.
@@ -138,6 +143,10 @@ func (t MsgType) String() string {
 		return "read-reply"
 	case MsgHaveReq:
 		return "have-req"
+	case MsgTree:
+		return "tree"
+	case MsgTreeDigests:
+		return "tree-digests"
 	}
 	return fmt.Sprintf("type(%d)", uint8(t))
 }

@@ -24,7 +24,7 @@ type sendJob struct {
 // goroutine, so a long state transfer does not stall other rounds.
 func (g *Gossip) queueSend(j sendJob) {
 	q := g.sends
-	if j.typ == MsgDigests || j.typ == MsgWant || j.typ == MsgBuckets {
+	if j.typ == MsgDigests || j.typ == MsgWant || j.typ == MsgBuckets || j.typ == MsgTree || j.typ == MsgTreeDigests {
 		q = g.control
 	}
 	select {

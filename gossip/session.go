@@ -47,6 +47,9 @@ const (
 	gotDigests
 	gotDigestsFinal
 	gotWant
+	gotTree1 // MsgTree of level 1 (digest tree, see treeae.go); 2 and 3 follow
+	gotTree2
+	gotTree3
 )
 
 // rootAhead is how far ahead of our clock a root's stamp may be. A member

@@ -50,10 +50,13 @@ type Node struct {
 
 	wg      sync.WaitGroup // every goroutine the node starts but watchers' (see running)
 	metrics metrics
+
+	onChange atomic.Pointer[func(key string)] // gossip's digest tree (see digestfeed.go)
 }
 
 // object is one named CRDT. Its type never changes once created.
 type object struct {
+	key    string // its name
 	ops    typeOps
 	val    any       // the state: a value of ops' type, owned by the node
 	dirty  bool      // digest and size are stale
@@ -212,7 +215,7 @@ func (n *Node) objectLocked(key string, o typeOps) (*object, error) {
 		if err := n.roomLocked(key); err != nil {
 			return nil, err
 		}
-		obj = &object{ops: o, val: o.zero(), dirty: true, bound: growthSlack}
+		obj = &object{key: key, ops: o, val: o.zero(), dirty: true, bound: growthSlack}
 		n.objects[key] = obj
 		n.keys = nil
 		n.rootDirty = true
@@ -239,6 +242,7 @@ func (n *Node) markDirtyLocked(obj *object) {
 	n.rootDirty = true
 	n.seq++
 	obj.seq, obj.changed = n.seq, n.cfg.clock.Now()
+	n.changedLocked(obj.key)
 }
 
 // update applies a local mutation to key and ships its delta. mutate runs

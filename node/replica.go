@@ -181,7 +181,7 @@ func (r *replica) Merge(key string, blob []byte) (changed bool, err error) {
 	}
 	if obj == nil {
 		// A new key: the received state is the whole state.
-		obj = &object{ops: o, val: v, bound: len(blob) + growthSlack}
+		obj = &object{key: key, ops: o, val: v, bound: len(blob) + growthSlack}
 		n.objects[key] = obj
 		n.keys = nil
 		n.markDirtyLocked(obj)

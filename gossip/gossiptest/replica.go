@@ -26,11 +26,14 @@ type Replica struct {
 	digest map[string]uint64              // guarded by mu; per key not in dirty
 	dirty  map[string]bool                // guarded by mu; keys changed since Digests
 	merges int                            // guarded by mu; Merge calls
+	notify func(key string)               // guarded by mu; OnChange's callback
+	reads  int                            // guarded by mu; Digests and KeyDigest calls
 }
 
 var (
-	_ gossip.Replica = (*Replica)(nil)
-	_ gossip.Holder  = (*Replica)(nil)
+	_ gossip.Replica      = (*Replica)(nil)
+	_ gossip.Holder       = (*Replica)(nil)
+	_ gossip.DigestSource = (*Replica)(nil)
 )
 
 // NewReplica returns an empty replica.
@@ -63,6 +66,9 @@ func (r *Replica) addLocked(key, e string) bool {
 	}
 	s[e] = struct{}{}
 	r.dirty[key] = true
+	if r.notify != nil {
+		r.notify(key)
+	}
 	return true
 }
 
@@ -106,6 +112,7 @@ func (r *Replica) Root() uint64 {
 func (r *Replica) Digests() (uint64, []gossip.KeyDigest) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.reads += len(r.sets)
 	if len(r.dirty) > 0 {
 		for k := range r.dirty {
 			r.digest[k] = digest(r.encodeLocked(k))
@@ -123,6 +130,32 @@ func (r *Replica) Digests() (uint64, []gossip.KeyDigest) {
 		keys = append(keys, gossip.KeyDigest{Key: k, Digest: r.digest[k]})
 	}
 	return r.root, keys
+}
+
+// KeyDigest implements gossip.DigestSource.
+func (r *Replica) KeyDigest(key string) (uint64, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.reads++
+	if _, ok := r.sets[key]; !ok {
+		return 0, false
+	}
+	return digest(r.encodeLocked(key)), true
+}
+
+// DigestReads returns how many digests were read: one per KeyDigest call,
+// one per key per Digests call.
+func (r *Replica) DigestReads() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.reads
+}
+
+// OnChange implements gossip.DigestSource.
+func (r *Replica) OnChange(f func(key string)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.notify = f
 }
 
 func digest(b []byte) uint64 {
