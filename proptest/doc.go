@@ -59,12 +59,13 @@
 // as subtests named after the laws; "=" is the type's Equal:
 //
 //   - replay-deterministic: replaying a history twice gives Equal states;
-//   - equal-congruent: Equal is symmetric, and states it calls equal stay
-//     equal after the same merges and operations, so it compares the whole
-//     lattice state and not, say, the visible value (every other law relies
-//     on it);
+//   - equal-congruent: Equal is symmetric, states it calls equal stay
+//     equal after the same merges and operations, and, where Observe is
+//     given, show the same value; so it compares the whole lattice state
+//     and not, say, the visible value (every other law relies on it);
 //   - merge-idempotent, merge-commutative, merge-associative: Merge is a
-//     join, for replica states and deltas, with the empty state as identity;
+//     join, for replica states and deltas, with the empty state as identity
+//     (for deltas too: ⊥ ⊔ d = d);
 //   - merge-reports-change, where T implements crdt.ChangeReporter[T]:
 //     x.MergeChanged(y) is x.Merge(y) and returns true exactly when x
 //     changed (x before ≠ x ⊔ y), for every pair of replica states, deltas
@@ -95,6 +96,15 @@
 // A type that breaks one law often breaks others as a consequence (a Merge
 // that mutates its argument spoils the deltas it received): read the most
 // specific report first.
+//
+// Every law compares states with the type's Equal, so what the kit can see
+// is bounded by what Equal, Observe and the encoding show. An Equal that is
+// too coarse (at worst, one that always answers true) is caught by
+// equal-congruent when Observe is given (Equal states showing different
+// values) and by encoding-deterministic when T has an encoding (Equal
+// states with different bytes); a type with neither gets no such check,
+// and a broken Merge can then pass every law. Give Observe and Model, or an
+// encoding, to close that gap.
 //
 // # Failures and replay
 //

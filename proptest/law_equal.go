@@ -1,6 +1,9 @@
 package proptest
 
-import "fmt"
+import (
+	"fmt"
+	"reflect"
+)
 
 // equalCongruent checks that Equal is lattice equality rather than
 // something coarser, such as equality of the visible value: states that
@@ -10,6 +13,9 @@ import "fmt"
 func (c *checker[T]) equalCongruent(h history) error {
 	const maxPairs = 3 // Equal pairs checked per history; each costs replays
 	states := c.statesOf(c.fresh(h))
+	if err := c.equalShowsEqual(states[:1+c.spec.replicas()]); err != nil {
+		return err
+	}
 	at := func(i int) T { return c.statesOf(c.fresh(h))[i].x }
 	pairs := 0
 	for i, a := range states {
@@ -41,6 +47,31 @@ func (c *checker[T]) equalCongruent(h history) error {
 				return fmt.Errorf("x = %s and y = %s are Equal, but the same operations on both give %s vs %s "+
 					"(does Equal compare less than the whole state, such as the visible value?)",
 					a.name, b.name, show(x), show(y))
+			}
+		}
+	}
+	return nil
+}
+
+// equalShowsEqual checks, where Spec.Observe is given, that states Equal
+// calls equal show the same value: Equal may compare more than the visible
+// value, never less. This catches an Equal that is too coarse (at worst,
+// one that always answers true) even for a type without an encoding, where
+// no other law could. Only the empty state and the replicas are observed,
+// since Observe is written for replicas.
+func (c *checker[T]) equalShowsEqual(states []named[T]) error {
+	if c.spec.Observe == nil {
+		return nil
+	}
+	for i, a := range states {
+		for _, b := range states[i+1:] {
+			if !a.x.Equal(b.x) {
+				continue
+			}
+			if va, vb := c.spec.Observe(a.x), c.spec.Observe(b.x); !reflect.DeepEqual(va, vb) {
+				return fmt.Errorf("x = %s and y = %s are Equal but show different values, %s and %s: x = %s, y = %s "+
+					"(does Equal compare less than the whole state?)",
+					a.name, b.name, show(va), show(vb), show(a.x), show(b.x))
 			}
 		}
 	}

@@ -49,6 +49,19 @@ func (c *checker[T]) idempotent(h history) error {
 			return fmt.Errorf("⊥ ⊔ x ≠ x at %s: x = %s, ⊥ ⊔ x = %s", x.ids[i], show(want.reps[i]), show(bot))
 		}
 	}
+	// Deltas are merged into empty values all the time (a new replica, a
+	// delta group), so ⊥ must be their identity too.
+	for k, d := range x.deltas {
+		d.Merge(c.spec.New())
+		if !d.Equal(want.deltas[k]) {
+			return fmt.Errorf("d ⊔ ⊥ ≠ d for the delta of e%d: d = %s, d ⊔ ⊥ = %s", k+1, show(want.deltas[k]), show(d))
+		}
+		bot := c.spec.New()
+		bot.Merge(c.fresh(h).deltas[k])
+		if !bot.Equal(want.deltas[k]) {
+			return fmt.Errorf("⊥ ⊔ d ≠ d for the delta of e%d: d = %s, ⊥ ⊔ d = %s", k+1, show(want.deltas[k]), show(bot))
+		}
+	}
 	return nil
 }
 

@@ -14,14 +14,16 @@ const (
 	// map order, or Equal is not reflexive) fails the rest for no reason of
 	// their own.
 	LawReplay Law = "replay-deterministic"
-	// LawEqual: Equal is lattice equality: it is symmetric, and states it
-	// calls equal stay equal after the same merges and operations. Equal
-	// that compares less (the visible value, say) would let every other
-	// law pass a broken Merge.
+	// LawEqual: Equal is lattice equality: it is symmetric, states it
+	// calls equal stay equal after the same merges and operations, and,
+	// where Spec.Observe is given, states it calls equal show the same
+	// value. Equal that compares less (the visible value, say, or nothing
+	// at all) would let every other law pass a broken Merge.
 	LawEqual Law = "equal-congruent"
 	// LawIdempotent: x ⊔ x = x for every replica state and every delta, and
-	// the empty state changes nothing: x ⊔ ⊥ = ⊥ ⊔ x = x. A retried
-	// message must be harmless.
+	// the empty state changes nothing: x ⊔ ⊥ = ⊥ ⊔ x = x, for deltas too. A
+	// retried message must be harmless, and a delta merged into an empty
+	// value must stay itself.
 	LawIdempotent Law = "merge-idempotent"
 	// LawCommutative: x ⊔ y = y ⊔ x for every pair of replicas. Arrival
 	// order must not matter.
