@@ -628,7 +628,13 @@ func (g *Gossip) merge(from Origin, e entry) bool {
 // mergeErr is merge that also returns the merge error (counted and logged
 // here).
 func (g *Gossip) mergeErr(from Origin, e entry) (bool, error) {
-	changed, err := g.r.Merge(e.Key, e.Blob)
+	var changed bool
+	var err error
+	if om, ok := g.r.(OriginMerger); ok {
+		changed, err = om.MergeFrom(from, e.Key, e.Blob)
+	} else {
+		changed, err = g.r.Merge(e.Key, e.Blob)
+	}
 	if err != nil && (errors.Is(err, ErrReplicaClosed) || g.isClosed()) {
 		// Shutting down: the replica refuses merges, and nothing is wrong.
 		g.log.Debug("merge refused while closing", "from", from.Name, "key", e.Key, "err", err)

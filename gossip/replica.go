@@ -43,3 +43,14 @@ type Replica interface {
 	// one that covers it instead of sending both.
 	Join(key string, a, b []byte) ([]byte, error)
 }
+
+// OriginMerger is an optional extension of Replica. If the replica
+// implements it, gossip calls MergeFrom instead of Merge, with the origin
+// named in the header of the message that carried the blob: the member
+// that sent it (a forwarded delta names the forwarder, not the writer).
+// The cluster key authenticates membership, not names: a member can claim
+// another's. A replica uses the origin to share its budgets between
+// senders, so that one member cannot fill them all.
+type OriginMerger interface {
+	MergeFrom(from Origin, key string, blob []byte) (changed bool, err error)
+}

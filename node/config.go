@@ -80,6 +80,21 @@ type Config struct {
 	// DefaultMaxObjects; negative is invalid.
 	MaxObjects int
 
+	// MaxBytes bounds the bytes the objects' encodings take (an upper
+	// bound, exact after each anti-entropy digest refresh; the heap holds
+	// a small multiple of it, up to about ten times for large sets).
+	// Beyond it a local write fails with ErrTooManyBytes. Zero means
+	// DefaultMaxBytes; negative is invalid.
+	//
+	// Blobs from peers may create and grow objects only up to 90% of
+	// MaxObjects and MaxBytes: the rest is reserved for local keys and
+	// writes, so a flood from peers never stops this node writing. The
+	// objects that one peer's blobs create (by the origin in the message
+	// header) may take at most half of the peers' part. A blob beyond
+	// these is dropped and counted (ObjectLimitDrops, ByteLimitDrops,
+	// OriginShareDrops); the node then stays behind on that key.
+	MaxBytes int64
+
 	// Types registers user-defined CRDT types (see TypeOf). Tags must be
 	// unique and at least crdt.FirstUserTag, and so must the Go types
 	// (Object[T] finds the registration by T), built-in ones included.
@@ -119,6 +134,9 @@ type Config struct {
 
 // DefaultMaxObjects is the object limit when Config.MaxObjects is zero.
 const DefaultMaxObjects = 100_000
+
+// DefaultMaxBytes is the byte budget when Config.MaxBytes is zero.
+const DefaultMaxBytes = 256 << 20
 
 // MaxNameLen bounds Config.Name. A replica ID is the name, '~' and the epoch.
 const MaxNameLen = 200
@@ -168,6 +186,7 @@ type settings struct {
 	gossip    gossip.Config
 
 	maxObjects   int
+	maxBytes     int64
 	insecureNet  bool // reachable beyond loopback without a SecretKey
 	readyMembers int  // members needed to be ready
 	seeds        int  // len(Config.Join)
@@ -222,6 +241,14 @@ func (cfg *Config) validate() (*settings, error) {
 		s.maxObjects = DefaultMaxObjects
 	default:
 		s.maxObjects = cfg.MaxObjects
+	}
+	switch {
+	case cfg.MaxBytes < 0:
+		return bad("MaxBytes is %d, want 0 (default) or more", cfg.MaxBytes)
+	case cfg.MaxBytes == 0:
+		s.maxBytes = DefaultMaxBytes
+	default:
+		s.maxBytes = cfg.MaxBytes
 	}
 
 	if cfg.WriteBehind < 0 || cfg.PersistInterval < 0 {

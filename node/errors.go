@@ -24,8 +24,14 @@ var (
 	ErrDecode = errors.New("node: decode failed")
 )
 
-// ErrTooManyObjects reports a new key beyond Config.MaxObjects.
+// ErrTooManyObjects reports a new key beyond Config.MaxObjects, or beyond
+// the part of it that peers, or one peer, may fill.
 var ErrTooManyObjects = errors.New("node: too many objects")
+
+// ErrTooManyBytes reports a write or a received blob beyond
+// Config.MaxBytes, or beyond the part of it that peers, or one peer, may
+// fill.
+var ErrTooManyBytes = errors.New("node: objects take too many bytes")
 
 // ErrNoNetwork reports a networking call (Join, WaitMembers) on a node
 // opened without networking (empty BindAddr and no Gossip.Transport).

@@ -11,7 +11,10 @@ var nodeHelp = map[string]string{
 	"UnknownTypes":     "Blobs received with a type tag not registered here, dropped.",
 	"PublishErrors":    "Local deltas the gossip layer refused to send (anti-entropy carries the state).",
 	"ClockSkews":       "LWW-Map blobs received stamped too far ahead of the local clock, dropped.",
-	"ObjectLimitDrops": "Blobs received for new keys beyond Config.MaxObjects, dropped.",
+	"ObjectLimitDrops": "Blobs received for new keys beyond the part of Config.MaxObjects peers may fill, dropped.",
+	"IdentityClaims":   "Blobs received that claim updates in this replica's name it never made (forged, or a reused identity), dropped.",
+	"ByteLimitDrops":   "Blobs received beyond the part of Config.MaxBytes peers may fill, dropped.",
+	"OriginShareDrops": "Blobs received for new keys beyond their origin's share of the budgets, dropped.",
 }
 
 var gossipHelp = map[string]string{

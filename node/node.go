@@ -35,7 +35,8 @@ type Node struct {
 	hlc       crdt.Clock         // guarded by mu; issues LWW-Map timestamps
 	lwwIssued crdt.HLC           // guarded by mu; the latest LWW-Map stamp issued
 	seen      seenSet            // guarded by mu; blobs merged lately
-	limitLog  time.Time          // guarded by mu; when a drop over MaxObjects was last logged
+	limitLog  time.Time          // guarded by mu; when a drop over a budget was last logged
+	budget    budget             // guarded by mu
 	seq       uint64             // guarded by mu; number of changes so far (see Event.Seq)
 
 	// changed is closed and replaced after every change of local state (and
@@ -67,6 +68,10 @@ type object struct {
 
 	seq     uint64    // Node.seq at the object's last change
 	changed time.Time // wall-clock time of the last change
+
+	charged int    // bytes charged to the budget (see budget.go)
+	remote  bool   // created by a peer's blob, not a local handle
+	origin  string // if remote, the origin that sent that blob
 }
 
 // metrics are counters read by Status. Updated from any goroutine.
@@ -81,6 +86,8 @@ type metrics struct {
 	publishErrors  atomic.Uint64
 	clockSkews     atomic.Uint64
 	identityClaims atomic.Uint64
+	byteLimit      atomic.Uint64
+	originShare    atomic.Uint64
 	objectLimit    atomic.Uint64
 	mergeLatency   histogram
 }
@@ -216,6 +223,7 @@ func (n *Node) objectLocked(key string, o typeOps) (*object, error) {
 			return nil, err
 		}
 		obj = &object{key: key, ops: o, val: o.zero(), dirty: true, bound: growthSlack}
+		n.addedLocked(obj, false, "")
 		n.objects[key] = obj
 		n.keys = nil
 		n.rootDirty = true
@@ -225,15 +233,6 @@ func (n *Node) objectLocked(key string, o typeOps) (*object, error) {
 		return nil, fmt.Errorf("%w: %q is bound to type %s, not %s", ErrTypeMismatch, key, obj.ops.name(), o.name())
 	}
 	return obj, nil
-}
-
-// roomLocked fails with ErrTooManyObjects if a new key would go beyond
-// Config.MaxObjects.
-func (n *Node) roomLocked(key string) error {
-	if len(n.objects) >= n.cfg.maxObjects {
-		return fmt.Errorf("%w: %q would be object %d, limit %d (Config.MaxObjects)", ErrTooManyObjects, key, len(n.objects)+1, n.cfg.maxObjects)
-	}
-	return nil
 }
 
 // markDirtyLocked records that obj's state changed.
@@ -324,6 +323,9 @@ func (n *Node) applyLocal(key string, o typeOps, grow int, mutate func(v any) (a
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := n.bytesRoomLocked(key); err != nil {
+		return nil, nil, err
+	}
 	finished := false
 	defer func() {
 		if !finished {
@@ -340,6 +342,7 @@ func (n *Node) applyLocal(key string, o typeOps, grow int, mutate func(v any) (a
 		return nil, nil, err
 	}
 	n.markDirtyLocked(obj)
+	n.chargeLocked(obj, obj.charged+len(blob))
 	finished = true
 	if err != nil {
 		return []byte{}, nil, err

@@ -75,6 +75,7 @@ func (n *Node) refreshLocked(key string, obj *object, enc []byte) {
 	_, _ = h.Write(enc)
 	obj.digest, obj.size, obj.dirty = h.Sum64(), len(enc), false
 	obj.bound = len(enc)
+	n.chargeLocked(obj, len(enc))
 }
 
 // Encode returns the full state of key (see gossip.Replica).
@@ -101,13 +102,21 @@ func (r *replica) Encode(key string) ([]byte, bool, error) {
 // blob's type tag routes it: a key nobody has asked for yet is created with
 // the tag's type; a key bound to another type rejects it (ErrTypeMismatch),
 // as do unknown tags (ErrUnknownType) and bytes that fail to decode
-// (ErrDecode), a blob for a new key beyond Config.MaxObjects
-// (ErrTooManyObjects), a blob claiming updates in our name that we never
+// (ErrDecode), a blob beyond the budgets (ErrTooManyObjects,
+// ErrTooManyBytes: see budget.go), a blob claiming updates in our name that we never
 // made (crdt.ErrIdentity, see claimsLocked) and an LWW-Map stamped too far
 // ahead of our clock (crdt.ErrClockSkew, see observeLocked). Rejections change nothing, are
 // counted in Status and logged.
 func (r *replica) Merge(key string, blob []byte) (changed bool, err error) {
+	return r.MergeFrom(gossip.Origin{}, key, blob)
+}
+
+// MergeFrom is Merge for a blob that gossip received from the member named
+// from in the message header (see gossip.OriginMerger): the objects a
+// blob creates count against its origin's share of the budgets.
+func (r *replica) MergeFrom(from gossip.Origin, key string, blob []byte) (changed bool, err error) {
 	n := (*Node)(r)
+	origin := from.Name
 	if key == "" {
 		return false, ErrEmptyKey
 	}
@@ -155,21 +164,9 @@ func (r *replica) Merge(key string, blob []byte) (changed bool, err error) {
 			return false, err
 		}
 	}
-	if obj == nil {
-		if err := n.roomLocked(key); err != nil {
-			n.metrics.objectLimit.Add(1)
-			now := time.Now()
-			logIt := now.Sub(n.limitLog) >= limitLogInterval
-			if logIt {
-				n.limitLog = now
-			}
-			n.mu.Unlock()
-			if logIt {
-				n.log.Warn("dropping blobs for new keys beyond the object limit (logged once a minute)",
-					"key", key, "limit", n.cfg.maxObjects, "dropped_total", n.metrics.objectLimit.Load())
-			}
-			return false, err
-		}
+	if err := n.admitRemoteLocked(key, origin, obj, len(blob)); err != nil {
+		n.mu.Unlock()
+		return false, err
 	}
 	if err := n.claimsLocked(key, obj, o, v); err != nil {
 		n.mu.Unlock()
@@ -182,6 +179,8 @@ func (r *replica) Merge(key string, blob []byte) (changed bool, err error) {
 	if obj == nil {
 		// A new key: the received state is the whole state.
 		obj = &object{key: key, ops: o, val: v, bound: len(blob) + growthSlack}
+		n.addedLocked(obj, true, origin)
+		n.chargeLocked(obj, len(blob))
 		n.objects[key] = obj
 		n.keys = nil
 		n.markDirtyLocked(obj)
@@ -189,6 +188,7 @@ func (r *replica) Merge(key string, blob []byte) (changed bool, err error) {
 	} else if merged, ok := o.mergeChanged(obj.val, v); ok {
 		obj.val = merged
 		grownLocked(obj, len(blob))
+		n.chargeLocked(obj, obj.charged+len(blob))
 		n.markDirtyLocked(obj)
 		changed = true
 	}

@@ -47,6 +47,8 @@ type Counters struct {
 	ClockSkews       uint64 `json:"clock_skews"`        // received LWW-Map blobs stamped too far ahead of our clock
 	ObjectLimitDrops uint64 `json:"object_limit_drops"` // received blobs for new keys beyond Config.MaxObjects
 	IdentityClaims   uint64 `json:"identity_claims"`    // received blobs claiming updates in our name we never made
+	ByteLimitDrops   uint64 `json:"byte_limit_drops"`   // received blobs beyond the peers' part of Config.MaxBytes
+	OriginShareDrops uint64 `json:"origin_share_drops"` // received blobs for new keys beyond their origin's share
 }
 
 // Counters returns the node's counters.
@@ -64,6 +66,8 @@ func (n *Node) Counters() Counters {
 		ClockSkews:       m.clockSkews.Load(),
 		ObjectLimitDrops: m.objectLimit.Load(),
 		IdentityClaims:   m.identityClaims.Load(),
+		ByteLimitDrops:   m.byteLimit.Load(),
+		OriginShareDrops: m.originShare.Load(),
 	}
 }
 
