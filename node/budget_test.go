@@ -10,8 +10,8 @@ import (
 	"github.com/converge-crdt/converge/gossip"
 )
 
-// counterBlob encodes a GCounter of one increment by replica r.
-func counterBlob(t testing.TB, r crdt.ReplicaID) []byte {
+// gcounterBlob encodes a GCounter of one increment by replica r.
+func gcounterBlob(t testing.TB, r crdt.ReplicaID) []byte {
 	t.Helper()
 	g := crdt.NewGCounter()
 	if _, err := g.Inc(r, 1); err != nil {
@@ -43,7 +43,7 @@ func TestBudgetsKeepRoomForLocalKeysAndOtherPeers(t *testing.T) {
 	victim := openLocal(t, Config{Name: "victim", MaxObjects: 100})
 	accepted := 0
 	for i := range 200 {
-		if _, err := (*replica)(victim).Merge(fmt.Sprint("junk-", i), counterBlob(t, "evil~1")); err == nil {
+		if _, err := (*replica)(victim).Merge(fmt.Sprint("junk-", i), gcounterBlob(t, "evil~1")); err == nil {
 			accepted++
 		} else if !errors.Is(err, ErrTooManyObjects) {
 			t.Fatalf("flood blob %d: %v", i, err)
@@ -72,7 +72,7 @@ func TestBudgetsKeepRoomForLocalKeysAndOtherPeers(t *testing.T) {
 	evil, good := gossip.Origin{Name: "evil", Epoch: 1}, gossip.Origin{Name: "good", Epoch: 1}
 	accepted = 0
 	for i := range 100 {
-		if _, err := (*replica)(n).MergeFrom(evil, fmt.Sprint("junk-", i), counterBlob(t, "evil~1")); err == nil {
+		if _, err := (*replica)(n).MergeFrom(evil, fmt.Sprint("junk-", i), gcounterBlob(t, "evil~1")); err == nil {
 			accepted++
 		}
 	}
@@ -80,7 +80,7 @@ func TestBudgetsKeepRoomForLocalKeysAndOtherPeers(t *testing.T) {
 		t.Errorf("one origin created %d objects, want its share, 45", accepted)
 	}
 	for i := range 20 {
-		if _, err := (*replica)(n).MergeFrom(good, fmt.Sprint("good-", i), counterBlob(t, "good~1")); err != nil {
+		if _, err := (*replica)(n).MergeFrom(good, fmt.Sprint("good-", i), gcounterBlob(t, "good~1")); err != nil {
 			t.Fatalf("honest peer's key %d after the flood: %v", i, err)
 		}
 	}
