@@ -33,11 +33,27 @@ func splitMessage(from Origin, id uint64, msg []byte, chunkSize int) [][]byte {
 
 // maxTransfers bounds the number of concurrent incomplete transfers, and
 // maxTransfersPerOrigin those from one sender, so that one peer cannot take
-// every slot.
+// every slot; reservedPerOrigin more are always open to every sender, so
+// that other senders together cannot starve one either. Only current
+// members send chunks (the worker refuses others), so the senders are the
+// members, not whatever names a peer makes up.
+//
+// Memory is charged as held: a chunk costs its data plus chunkHoldOverhead
+// plus its sender's name (the rest of its message buffer, the map entry),
+// and every chunk but the last carries at least minChunkData bytes, so a
+// peer cannot hold far more memory than the budget by sending tiny chunks.
 const (
 	maxTransfers          = 256
 	maxTransfersPerOrigin = 8
+	reservedPerOrigin     = 2
+	minChunkData          = 256
+	chunkHoldOverhead     = 128
 )
+
+// chunkCharge is what a chunk from from is charged against the budget.
+func chunkCharge(from Origin, c chunkMsg) uint64 {
+	return uint64(len(c.Data)) + uint64(len(from.Name)) + chunkHoldOverhead
+}
 
 // transferKey names a transfer: ids are only unique per sender.
 type transferKey struct {
@@ -51,6 +67,7 @@ type transfer struct {
 	total    uint32
 	parts    map[uint32][]byte
 	have     uint64    // bytes in parts
+	charged  uint64    // chunkCharge of parts, counted in reassembler.held
 	deadline time.Time // start + timeout; dropped after, however it progresses
 	// key is the first key of a chunked MsgState, read from chunk 0 ("" if
 	// not known yet, or not a state): the key this transfer is delivering.
@@ -59,8 +76,8 @@ type transfer struct {
 
 // reassembler collects chunks. It is owned by the worker goroutine and needs
 // no lock. Memory is bounded: a transfer's size must be within maxBlob, the
-// bytes held by all transfers within maxBytes, and nothing is allocated for
-// a transfer beyond the chunk bytes actually received. Time is bounded too:
+// memory held by all transfers (chunkCharge) within maxBytes, and nothing
+// is allocated for a transfer beyond the chunks actually received. Time is bounded too:
 // a transfer must complete within timeout of its first chunk.
 type reassembler struct {
 	maxBlob  uint64
@@ -69,7 +86,7 @@ type reassembler struct {
 
 	transfers map[transferKey]*transfer
 	perOrigin map[string]int // incomplete transfers by sender name
-	held      uint64         // bytes in all transfers
+	held      uint64         // chunkCharge of all chunks held
 }
 
 func newReassembler(maxBlob int, maxBytes int64, timeout time.Duration) *reassembler {
@@ -125,8 +142,9 @@ func (ra *reassembler) add(from Origin, c chunkMsg, now time.Time) ([]byte, erro
 		switch {
 		case c.Size > ra.maxBlob:
 			return nil, fmt.Errorf("%w: chunked message of %d bytes over MaxBlob %d", ErrTooLarge, c.Size, ra.maxBlob)
-		case uint64(c.Total) > c.Size:
-			return nil, fmt.Errorf("%w: %d chunks for %d bytes", ErrDecode, c.Total, c.Size)
+		case uint64(c.Total) > c.Size, c.Size <= uint64(c.Total-1)*minChunkData:
+			return nil, fmt.Errorf("%w: %d chunks for %d bytes (chunks hold at least %d)", ErrDecode, c.Total, c.Size, minChunkData)
+		case ra.perOrigin[from.Name] < reservedPerOrigin:
 		case len(ra.transfers) >= maxTransfers:
 			return nil, fmt.Errorf("%w: %d transfers in progress", ErrTooLarge, len(ra.transfers))
 		case ra.perOrigin[from.Name] >= maxTransfersPerOrigin:
@@ -149,14 +167,17 @@ func (ra *reassembler) add(from Origin, c chunkMsg, now time.Time) ([]byte, erro
 		return fail(fmt.Errorf("%w: chunk %d repeated", ErrDecode, c.Seq))
 	case t.have+uint64(len(c.Data)) > t.size:
 		return fail(fmt.Errorf("%w: chunks exceed message size %d", ErrDecode, t.size))
-	case ra.held+uint64(len(c.Data)) > ra.maxBytes:
+	case ra.held+chunkCharge(from, c) > ra.maxBytes:
 		return fail(fmt.Errorf("%w: reassembly holds %d bytes, limit %d", ErrTooLarge, ra.held, ra.maxBytes))
 	case len(c.Data) == 0:
 		return fail(fmt.Errorf("%w: empty chunk %d", ErrDecode, c.Seq))
+	case c.Seq != c.Total-1 && len(c.Data) < minChunkData:
+		return fail(fmt.Errorf("%w: chunk %d of %d holds %d bytes, at least %d expected", ErrDecode, c.Seq, c.Total, len(c.Data), minChunkData))
 	}
 	t.parts[c.Seq] = c.Data
 	t.have += uint64(len(c.Data))
-	ra.held += uint64(len(c.Data))
+	t.charged += chunkCharge(from, c)
+	ra.held += chunkCharge(from, c)
 	if c.Seq == 0 {
 		t.key = firstStateKey(c.Data)
 	}
@@ -176,7 +197,7 @@ func (ra *reassembler) add(from Origin, c chunkMsg, now time.Time) ([]byte, erro
 
 func (ra *reassembler) drop(k transferKey) {
 	if t := ra.transfers[k]; t != nil {
-		ra.held -= t.have
+		ra.held -= t.charged
 		delete(ra.transfers, k)
 		if ra.perOrigin[k.from.Name]--; ra.perOrigin[k.from.Name] <= 0 {
 			delete(ra.perOrigin, k.from.Name)

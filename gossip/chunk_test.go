@@ -2,11 +2,14 @@ package gossip
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"log/slog"
 	"math/rand/v2"
 	"testing"
 	"time"
+
+	"github.com/hashicorp/memberlist"
 )
 
 func decodeChunks(t *testing.T, msgs [][]byte) []chunkMsg {
@@ -196,6 +199,7 @@ func TestChunksExtendOnlyTheirKey(t *testing.T) {
 		wants: make(map[string]want),
 		done:  make(chan struct{}),
 	}
+	g.table.put(&memberlist.Node{Name: peer.Name, Meta: binary.AppendUvarint(nil, peer.Epoch)})
 	now := time.Now()
 	soon := now.Add(500 * time.Millisecond)
 	g.wants["big"] = want{peer: peer.Name, until: soon}

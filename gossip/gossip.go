@@ -342,6 +342,12 @@ func (g *Gossip) randomPeers(n int, except string) []*memberlist.Node {
 	return peers[:min(n, len(peers))]
 }
 
+// isMember reports whether o is a live member, in its current epoch.
+func (g *Gossip) isMember(o Origin) bool {
+	m := g.member(o.Name)
+	return m != nil && toMember(m).Epoch == o.Epoch
+}
+
 // member returns the live member named name, or nil.
 func (g *Gossip) member(name string) *memberlist.Node {
 	return g.table.get(name)
@@ -560,6 +566,10 @@ func (g *Gossip) handle(h header, r *reader, reassembled bool, ref *inflight) er
 		c, err := decodeChunk(r)
 		if err != nil {
 			return err
+		}
+		if !g.isMember(h.From) {
+			g.stats.transfersLost.Add(1)
+			return fmt.Errorf("%w: chunk from %s (epoch %d), not a current member", ErrDecode, h.From.Name, h.From.Epoch)
 		}
 		now := time.Now()
 		msg, err := g.reasm.add(h.From, c, now)

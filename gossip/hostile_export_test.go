@@ -20,3 +20,8 @@ func RefusedRequests(g *Gossip) uint64 { return g.Stats().RefusedRequests }
 
 // WantsExpired returns Stats().WantsExpired.
 func WantsExpired(g *Gossip) uint64 { return g.Stats().WantsExpired }
+
+// EncodeChunk returns a MsgChunk.
+func EncodeChunk(from Origin, id uint64, seq, total uint32, size uint64, data []byte) []byte {
+	return appendChunk(nil, from, chunkMsg{ID: id, Seq: seq, Total: total, Size: size, Data: data})
+}
