@@ -15,7 +15,9 @@ import (
 // they merged it. A read level fetches the key's state from other members
 // and merges it into the local state before reading.
 //
-// Counts include this node. "Majority" is a majority of the members this
+// Counts include this node. A level's timeout bounds the wait after the
+// local update; the call's context bounds it too, and a timeout <= 0 leaves
+// only the context. "Majority" is a majority of the members this
 // node currently sees, itself included: NumMembers()/2 + 1, fixed when the
 // call starts. During a partition each side keeps counting the other side's
 // members until failure detection declares them dead (with memberlist's
