@@ -110,3 +110,28 @@ func TestSnake(t *testing.T) {
 		}
 	}
 }
+
+// TestMetricHelpSaysWhatItCounts: on dbc6c32 every counter's help read
+// "Counters.X (see its documentation)", and failed joins of two queued
+// deltas were exported as converge_gossip_join_errors_total, which reads as
+// cluster joins.
+func TestMetricHelpSaysWhatItCounts(t *testing.T) {
+	n := openLocal(t, Config{BindAddr: "127.0.0.1:0", Logger: testLogger()})
+	var b strings.Builder
+	must(t, n.WriteMetrics(&b))
+	out := b.String()
+	for _, bad := range []string{"see its documentation", "converge_gossip_join_errors_total"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("metrics contain %q", bad)
+		}
+	}
+	for _, want := range []string{
+		"# HELP converge_gossip_delta_join_errors_total Queued deltas of one key that could not be joined",
+		"# HELP converge_gossip_join_failures_total Join attempts to one address that reached no node",
+		"# HELP converge_node_updates_total Local updates applied",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+}
