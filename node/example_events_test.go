@@ -78,7 +78,11 @@ func ExampleNode_Read() {
 	_ = agents.Add(context.Background(), "a")
 	s, _ := n.Read("agents")
 	fmt.Println(s.Type, s.Value, s.Seq)
-	// Output: ORSet [a b] 2
+	_, err := n.Read("missing")
+	fmt.Println(err == node.ErrNotFound)
+	// Output:
+	// ORSet [a b] 2
+	// true
 }
 
 // ChangedSince lists the keys changed after a sequence number: a consumer

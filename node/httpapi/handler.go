@@ -66,6 +66,10 @@ type Config struct {
 	// same size); beyond it a write gets 429. Zero means
 	// DefaultWritesPerSecond; negative is invalid.
 	WritesPerSecond float64
+	// ReadsPerSecond bounds reads (status, keys, values, the page,
+	// metrics) like WritesPerSecond bounds writes. Zero means
+	// DefaultReadsPerSecond; negative is invalid.
+	ReadsPerSecond float64
 	// MaxStreams bounds concurrent change streams; beyond it a stream
 	// request gets 503. Zero means DefaultMaxStreams.
 	MaxStreams int
@@ -82,6 +86,7 @@ type Config struct {
 const (
 	DefaultMaxBody         = 64 << 10
 	DefaultWritesPerSecond = 200
+	DefaultReadsPerSecond  = 1000
 	DefaultMaxStreams      = 32
 )
 
@@ -91,6 +96,7 @@ type Handler struct {
 	cfg     Config
 	mux     *http.ServeMux
 	writes  *bucket
+	reads   *bucket
 	streams chan struct{} // a slot per running stream
 }
 
@@ -109,6 +115,12 @@ func New(n *node.Node, cfg Config) (*Handler, error) {
 		cfg.WritesPerSecond = DefaultWritesPerSecond
 	}
 	switch {
+	case cfg.ReadsPerSecond < 0:
+		return nil, fmt.Errorf("%w: ReadsPerSecond %g", ErrConfig, cfg.ReadsPerSecond)
+	case cfg.ReadsPerSecond == 0:
+		cfg.ReadsPerSecond = DefaultReadsPerSecond
+	}
+	switch {
 	case cfg.MaxStreams < 0:
 		return nil, fmt.Errorf("%w: MaxStreams %d", ErrConfig, cfg.MaxStreams)
 	case cfg.MaxStreams == 0:
@@ -118,7 +130,7 @@ func New(n *node.Node, cfg Config) (*Handler, error) {
 		cfg.KeepAlive = 15 * time.Second
 	}
 	h := &Handler{n: n, cfg: cfg, mux: http.NewServeMux(),
-		writes: newBucket(cfg.WritesPerSecond), streams: make(chan struct{}, cfg.MaxStreams)}
+		writes: newBucket(cfg.WritesPerSecond), reads: newBucket(cfg.ReadsPerSecond), streams: make(chan struct{}, cfg.MaxStreams)}
 	h.mux.HandleFunc("GET /{$}", h.page)
 	h.mux.HandleFunc("GET /v1/status", h.status)
 	h.mux.HandleFunc("GET /v1/ready", h.ready)
@@ -130,8 +142,16 @@ func New(n *node.Node, cfg Config) (*Handler, error) {
 	return h, nil
 }
 
-// ServeHTTP routes a request.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+// ServeHTTP routes a request. Reads other than the stream (bounded by
+// MaxStreams) and writes (bounded in post) take from the read budget.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost && r.URL.Path != "/v1/changes" && !h.reads.take() {
+		w.Header().Set("Retry-After", "1")
+		fail(w, http.StatusTooManyRequests, fmt.Sprintf("read rate over %g per second", h.cfg.ReadsPerSecond))
+		return
+	}
+	h.mux.ServeHTTP(w, r)
+}
 
 // Serve listens on addr ("host:port"; a loopback host unless
 // Config.AllowRemote) and serves h until ctx ends. It returns the

@@ -114,6 +114,15 @@ func TestWritesDisabledAndRateLimited(t *testing.T) {
 	if _, err := New(nil, Config{WritesPerSecond: -1}); err == nil {
 		t.Error("negative WritesPerSecond accepted")
 	}
+	_, srv = serve(t, Config{ReadsPerSecond: 1})
+	codes = map[int]int{}
+	for range 5 {
+		code, _ := do(t, "GET", srv.URL+"/v1/status", "", "")
+		codes[code]++
+	}
+	if codes[429] == 0 || codes[200] == 0 {
+		t.Errorf("5 reads at 1/s: %v, want some 200 and some 429", codes)
+	}
 }
 
 // sse reads Server-Sent Events.
@@ -286,5 +295,38 @@ func TestServeLoopbackOnly(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("Serve did not return after its context ended")
+	}
+}
+
+// TestStreamMemberEvents: a node joining shows in the stream as a member
+// event (from node.MemberEvents).
+func TestStreamMemberEvents(t *testing.T) {
+	cfg := node.DefaultConfig()
+	cfg.Logger = slog.New(slog.DiscardHandler)
+	a, err := node.Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	h, _ := New(a, Config{})
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	s := openStream(t, srv.URL, "")
+	if e := s.next(t); e.kind != "snapshot" {
+		t.Fatalf("first event %+v", e)
+	}
+	cfg.Join = []string{a.Addr()}
+	cfg.Name = "joiner"
+	b, err := node.Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	for {
+		e := s.next(t) // the test's deadline bounds this
+		if e.kind == "member" && strings.Contains(e.data, `"kind":"join"`) && strings.Contains(e.data, `"name":"joiner"`) {
+			s.body.Close() // before the deferred srv.Close, which waits for it
+			return
+		}
 	}
 }
