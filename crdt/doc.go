@@ -44,9 +44,10 @@
 //   - LWWMap: a last-writer-wins map whose writes are ordered by (HLC
 //     timestamp, replica ID); deletes are timestamped tombstones.
 //
-// Counters never wrap: a mutation that would overflow returns an error
-// wrapping ErrOverflow and changes nothing. Concurrent increments that
-// together pass the range saturate the value; see GCounter and PNCounter.
+// Counters never wrap: a mutation that would overflow the replica's own
+// count returns an error wrapping ErrOverflow and changes nothing. Totals
+// past the range (concurrent increments, or a peer's huge count) saturate
+// the value and never block a write; see GCounter and PNCounter.
 //
 // # Causal vocabulary
 //
@@ -81,6 +82,25 @@
 // or oversized counters, an overflowing sum, a dot its causal context does
 // not cover, trailing bytes. UnmarshalBinary leaves the receiver unchanged
 // when it fails.
+//
+// # Hostile states
+//
+// A state from a peer may be valid yet built to be expensive, or may claim
+// events in someone else's name. Within one type's rules (there are no
+// signatures) the package bounds what such a state can cost:
+//
+//   - Merge is O(n log n) in the dots involved, whatever their shape (an
+//     element's dots are searched, not scanned), and decoders refuse
+//     shapes an add-wins set does not produce: more than MaxDotsPerReplica
+//     dots of one replica on one element, a dot cloud over MaxCloudDots.
+//   - Causal-context compaction touches only the replicas a call changed,
+//     so a planted cloud costs its holder memory, not time per Add.
+//   - IdentityChecker lets a replica refuse a state that claims more
+//     events of its own ID than it issued (ErrIdentity); ORSet.Add never
+//     issues a counter past MaxCounter, which decoders refuse.
+//   - A peer's counts never block another replica's increments (values
+//     saturate), and Clock.ObserveSkew keeps a peer's timestamps from
+//     holding a replica's clock far ahead.
 //
 // # What is promised, and what is not
 //

@@ -45,6 +45,31 @@
 // a process that restarts without its state never reissues an update
 // identity, and the updates of the old and the new epoch both survive.
 //
+// # Threat model
+//
+// (a) With Config.SecretKey set, a host without the key can neither join,
+// inject state nor make a node work: memberlist drops what does not
+// decrypt. Without a key, anyone who reaches the port is a member.
+//
+// (b) A member that is faulty or compromised can write wrong values under
+// its own identity (CRDTs have no signatures), but the node bounds what it
+// can do to others:
+//
+//   - A blob claiming updates in this node's name that it never made (more
+//     events of its replica ID than it issued, or an LWW-Map write stamped
+//     after its last stamp) is refused with crdt.ErrIdentity, counted
+//     (Counters.IdentityClaims) and logged at Error level. This also
+//     catches two live nodes sharing an identity.
+//   - Peers' blobs may fill at most 90% of Config.MaxObjects and of
+//     Config.MaxBytes, the rest being kept for local keys and writes; the
+//     objects one origin creates, at most half of that (see
+//     Config.MaxBytes).
+//   - A peer's LWW-Map stamps move the node's clock at most one second
+//     ahead of its wall clock; stamps up to crdt.DefaultMaxSkew (a minute)
+//     ahead are accepted, further ones refused (crdt.ErrClockSkew).
+//   - Decoding and merging are bounded by package crdt (see its "Hostile
+//     states"), the gossip layer bounds traffic (see package gossip).
+//
 // # Concurrency
 //
 // A Node is safe for concurrent use. One lock guards the objects; it is
