@@ -37,6 +37,16 @@ type Config struct {
 	// starts a margin late). Zero means DefaultClockMargin.
 	ClockMargin time.Duration
 
+	// Write and Read are the consistency levels of claims, registry
+	// records and lease acquisitions (zero: local). With
+	// node.WriteMajority and node.ReadMajority a claim is read from a
+	// majority, written to a majority and read again before it reports a
+	// win, which makes double claims rare while a majority is connected
+	// (see BenchmarkContendedClaims); a level that is not met returns a
+	// *node.LevelError with the local result, and the write still spreads.
+	Write node.WriteLevel
+	Read  node.ReadLevel
+
 	// Clock is the wall clock behind timestamps. Nil means the system
 	// clock.
 	Clock node.Clock

@@ -17,8 +17,12 @@ import (
 // BenchmarkContendedClaims races 8 agents for each task (each claims at a
 // random moment within 20 ms) on an in-memory network in real time, and
 // reports the extra winners per 1,000 claims (a task two agents both
-// believed they won counts 1) and the latency of a claim call. One
-// iteration is one task. Run it with a fixed count, for example:
+// believed they won counts 1), the claims that failed (a level not met)
+// and the latency of a claim call. One iteration is one task. The
+// partition splits the fleet 4|4 for the whole run: with majority levels
+// each side first times out (its view still counts 8, so it needs 5) and,
+// once failure detection has shrunk its view to 4, completes "majority"
+// claims of its own side, so double claims return. Run it with a fixed count, for example:
 //
 //	go test ./node/agent -run '^$' -bench ContendedClaims -benchtime 125x
 func BenchmarkContendedClaims(b *testing.B) {
@@ -34,10 +38,18 @@ type claimScenario struct {
 	cfg       func(*Config)
 }
 
+func majority(c *Config) {
+	c.Write = node.WriteMajority(time.Second)
+	c.Read = node.ReadMajority(time.Second)
+}
+
 var claimScenarios = []claimScenario{
 	{name: "local/loss=0"},
 	{name: "local/loss=0.2", loss: 0.2},
 	{name: "local/partition", partition: true},
+	{name: "majority/loss=0", cfg: majority},
+	{name: "majority/loss=0.2", loss: 0.2, cfg: majority},
+	{name: "majority/partition", partition: true, cfg: majority},
 }
 
 func benchClaims(b *testing.B, sc claimScenario) {
@@ -97,7 +109,7 @@ func benchClaims(b *testing.B, sc claimScenario) {
 	}
 	rng := rand.New(rand.NewPCG(3, 4))
 	var lat []time.Duration
-	extra, claims := 0, 0
+	extra, claims, failed := 0, 0, 0
 	var mu sync.Mutex
 	b.ResetTimer()
 	for it := range b.N {
@@ -117,6 +129,9 @@ func benchClaims(b *testing.B, sc claimScenario) {
 				defer mu.Unlock()
 				claims++
 				lat = append(lat, d)
+				if err != nil {
+					failed++
+				}
 				if err == nil && c.Won {
 					won++
 				}
@@ -128,6 +143,7 @@ func benchClaims(b *testing.B, sc claimScenario) {
 	b.StopTimer()
 	slices.Sort(lat)
 	b.ReportMetric(1000*float64(extra)/float64(claims), "double-claims/1000")
+	b.ReportMetric(1000*float64(failed)/float64(claims), "failed/1000")
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 }

@@ -46,7 +46,16 @@ type Claim struct {
 // next round. A claim that wins now can still lose later, when an earlier
 // concurrent claim arrives from a replica that could not be reached; watch
 // for that with WaitLost.
+//
+// With Config.Read and Config.Write levels, Claim first merges the claims
+// of the members Read names, writes its claim at Write, and merges again
+// before it decides. If a level is not met it returns the claim as this
+// replica sees it with a *node.LevelError.
 func (c *Claims) Claim(ctx context.Context, task string) (Claim, error) {
+	if err := c.r.fetch(ctx); err != nil {
+		cl, _ := c.Get(task)
+		return cl, err
+	}
 	self := string(c.r.a.n.ReplicaID())
 	round := uint64(0)
 	if cur, ok := c.Get(task); ok {
@@ -56,10 +65,15 @@ func (c *Claims) Claim(ctx context.Context, task string) (Claim, error) {
 		round = cur.Round + 1
 	}
 	st, err := c.r.write(ctx, task, round, []byte(c.r.a.n.Name()))
-	if err != nil {
-		return Claim{}, err
+	if st == nil {
+		return Claim{Task: task}, err
 	}
-	return c.claimIn(st, task), nil
+	if err == nil {
+		if err = c.r.fetch(ctx); err == nil {
+			st = c.r.obj.Value()
+		}
+	}
+	return c.claimIn(st, task), err
 }
 
 // Get returns task's claim state, and false if nobody has claimed it.

@@ -21,15 +21,20 @@ type fleet struct {
 	agents map[string]*Agent // by node name, the current incarnation
 	all    []*node.Node      // every node ever opened, closed at cleanup
 	skew   map[string]time.Duration
+	cfg    func(*Config)
 }
 
-func newFleet(t testing.TB, n int) *fleet { return newSkewedFleet(t, n, nil) }
+func newFleet(t testing.TB, n int) *fleet { return newFleetWith(t, n, nil, nil) }
 
-// newSkewedFleet starts n agents a0, a1, ... whose wall clocks run ahead
-// (or behind) of real time by skew[name].
 func newSkewedFleet(t testing.TB, n int, skew map[string]time.Duration) *fleet {
+	return newFleetWith(t, n, skew, nil)
+}
+
+// newFleetWith starts n agents a0, a1, ... whose wall clocks run ahead (or
+// behind) of real time by skew[name], with agent configs adjusted by cfg.
+func newFleetWith(t testing.TB, n int, skew map[string]time.Duration, cfg func(*Config)) *fleet {
 	t.Helper()
-	f := &fleet{t: t, net: gossiptest.NewNetwork(7), agents: map[string]*Agent{}, skew: skew}
+	f := &fleet{t: t, net: gossiptest.NewNetwork(7), agents: map[string]*Agent{}, skew: skew, cfg: cfg}
 	t.Cleanup(f.closeAll)
 	var first string
 	for i := range n {
@@ -61,7 +66,11 @@ func (f *fleet) start(name string) *Agent {
 	if err != nil {
 		f.t.Fatalf("open %s: %v", name, err)
 	}
-	a, err := New(context.Background(), n, Config{Clock: clock, Meta: map[string]string{"role": "worker"}})
+	cfg := Config{Clock: clock, Meta: map[string]string{"role": "worker"}}
+	if f.cfg != nil {
+		f.cfg(&cfg)
+	}
+	a, err := New(context.Background(), n, cfg)
 	if err != nil {
 		f.t.Fatalf("agent %s: %v", name, err)
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/converge-crdt/converge/crdt"
+	"github.com/converge-crdt/converge/node"
 )
 
 // Lease is a handle to one named lease of the fleet. All leases of an agent
@@ -30,9 +31,18 @@ func (l *Lease) Name() string { return l.name }
 // Acquire decides on what this replica has seen: two agents that cannot
 // talk can both acquire (with different tokens). Check tokens with a Fence
 // where the effect happens.
+//
+// With Config.Read, Acquire first merges the lease from the members it
+// names and fails, taking nothing, if that level is not met; with
+// Config.Write it waits for that many members to merge the acquisition and
+// returns the token with a *node.LevelError if they did not (the lease is
+// then held locally and spreads).
 func (l *Lease) Acquire(ctx context.Context, ttl time.Duration) (crdt.Token, error) {
 	if ttl <= 2*l.a.cfg.ClockMargin {
 		return crdt.Token{}, fmt.Errorf("agent: lease %q: ttl %v must exceed twice the clock margin %v", l.name, ttl, l.a.cfg.ClockMargin)
+	}
+	if err := l.a.n.Fetch(ctx, l.a.leases.Key(), l.a.cfg.Read); err != nil {
+		return crdt.Token{}, err
 	}
 	if cur, ok := l.Get(); ok {
 		l.a.observe(cur.Expiry)
@@ -44,11 +54,11 @@ func (l *Lease) Acquire(ctx context.Context, ttl time.Duration) (crdt.Token, err
 		got, d, err := m.Acquire(l.name, l.a.n.ReplicaID(), holder, now, after(now, ttl), l.a.cfg.ClockMargin)
 		tok = got.Token
 		return d, err
-	})
-	if err != nil {
+	}, l.a.cfg.Write)
+	if err != nil && !errors.Is(err, node.ErrLevelNotMet) {
 		return crdt.Token{}, err
 	}
-	return tok, nil
+	return tok, err
 }
 
 // Renew extends the lease held with token by ttl from now. It fails with an

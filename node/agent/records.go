@@ -22,7 +22,14 @@ func (a *Agent) records(key string) (records, error) {
 	return records{a: a, obj: obj}, nil
 }
 
-// write records value for key in round and returns the state after it.
+// fetch merges the object's state from the members Config.Read names.
+func (r records) fetch(ctx context.Context) error {
+	return r.a.n.Fetch(ctx, r.obj.Key(), r.a.cfg.Read)
+}
+
+// write records value for key in round, at Config.Write, and returns the
+// state after it (also when the level was not met: the write is local and
+// spreads).
 // Before writing it raises the horizon when it lags now by more than a
 // sixteenth of the retention, so expiry costs one small delta now and
 // then, not one per write.
@@ -38,6 +45,6 @@ func (r records) write(ctx context.Context, key string, round uint64, value []by
 		d.Merge(m.Write(key, round, now, r.a.n.ReplicaID(), value))
 		after = m.Clone()
 		return d, nil
-	})
+	}, r.a.cfg.Write)
 	return after, err
 }

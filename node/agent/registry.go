@@ -67,8 +67,13 @@ func outcomeIn(st *crdt.FWWMap, key string) (Outcome, bool) {
 // records nothing and is returned, so the caller may retry.
 //
 // Do cannot stop two replicas that have not heard of each other's record
-// from both running fn: see the package documentation.
+// from both running fn: see the package documentation. With Config.Read,
+// Do first merges the records of the members it names (and refuses to run
+// fn if the level is not met); the outcome is recorded at Config.Write.
 func (g *Registry) Do(ctx context.Context, key string, fn func(ctx context.Context) ([]byte, error)) (Outcome, error) {
+	if err := g.r.fetch(ctx); err != nil {
+		return Outcome{Key: key}, err
+	}
 	if o, ok := g.Get(key); ok {
 		o.Replayed = true
 		return o, nil
@@ -81,10 +86,15 @@ func (g *Registry) Do(ctx context.Context, key string, fn func(ctx context.Conte
 		v = []byte{}
 	}
 	st, err := g.r.write(ctx, key, 0, v)
-	if err != nil {
+	if st == nil {
 		return Outcome{Key: key}, fmt.Errorf("agent: record outcome of %q: %w", key, err)
 	}
 	o, ok := outcomeIn(st, key)
+	if err != nil {
+		// Recorded here, not yet at the level asked for: the outcome
+		// stands and spreads; the caller learns the level was not met.
+		return o, fmt.Errorf("agent: record outcome of %q: %w", key, err)
+	}
 	if !ok {
 		return Outcome{Key: key}, fmt.Errorf("agent: outcome of %q expired as it was recorded (retention %v)", key, g.r.a.cfg.Retention)
 	}
