@@ -74,7 +74,12 @@ func (f *fleet) start(ctx context.Context, name, addr, seed string) (*worker, er
 	f.mu.Lock()
 	f.closed = append(f.closed, n)
 	f.mu.Unlock()
-	a, err := agent.New(ctx, n, agent.Config{})
+	var cfg agent.Config
+	if f.o.majority {
+		cfg.Write = node.WriteMajority(time.Second)
+		cfg.Read = node.ReadMajority(time.Second)
+	}
+	a, err := agent.New(ctx, n, cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -22,7 +22,8 @@
 // observed, and exits 1 if any task's effect was applied twice or any task
 // was lost. -no-registry, -no-claims and -no-dedupe take the safeguards away
 // one by one, to show what each one does (with all three off, effects are
-// applied twice and the checker says so).
+// applied twice and the checker says so); -majority claims and records at
+// majority levels, which makes double claims rarer.
 package main
 
 import (
@@ -54,6 +55,7 @@ type options struct {
 	seed      uint64
 
 	noRegistry, noClaims, noDedupe bool
+	majority                       bool
 
 	logger *slog.Logger // the nodes' logs: discarded unless -v
 }
@@ -88,6 +90,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.spread, "spread", 2*time.Second, "tasks appear on the board evenly over this long")
 	fs.DurationVar(&o.timeout, "timeout", 2*time.Minute, "give up (exit 1) if tasks are still open after this long")
 	fs.Uint64Var(&o.seed, "seed", 1, "random seed")
+	fs.BoolVar(&o.majority, "majority", false, "claim and record at majority write and read levels")
 	fs.BoolVar(&o.noRegistry, "no-registry", false, "execute without the idempotency registry")
 	fs.BoolVar(&o.noClaims, "no-claims", false, "execute without claiming")
 	fs.BoolVar(&o.noDedupe, "no-dedupe", false, "make the sink apply every call (no idempotency key)")

@@ -88,3 +88,16 @@ func TestFlagsRejected(t *testing.T) {
 		}
 	}
 }
+
+// TestMajorityClaims: at majority levels the run stays exactly-once and
+// double claims do not exceed those of local claims on the same seed.
+func TestMajorityClaims(t *testing.T) {
+	_, local := runFake(t, small...)
+	code, maj := runFake(t, append(small, "-majority")...)
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	if l, m := count(t, local, "double claims observed"), count(t, maj, "double claims observed"); m > l {
+		t.Errorf("double claims: %d at majority, %d local", m, l)
+	}
+}

@@ -274,8 +274,12 @@ func (f *fleet) waitUntil(ctx context.Context, timeout time.Duration, cond func(
 // print writes the tally.
 func (r *result) print(w io.Writer) {
 	o := r.o
-	fmt.Fprintf(w, "%d agents, %d tasks, %.0f %% gossip loss, %.0f %% duplicated deliveries, %.0f %% lost acks, %d kills, %v partition\n",
-		o.agents, o.tasks, 100*o.loss, 100*o.dup, 100*o.ackLoss, r.kills, o.partition)
+	levels := "local"
+	if o.majority {
+		levels = "majority"
+	}
+	fmt.Fprintf(w, "%d agents, %d tasks, %.0f %% gossip loss, %.0f %% duplicated deliveries, %.0f %% lost acks, %d kills, %v partition, %s claims\n",
+		o.agents, o.tasks, 100*o.loss, 100*o.dup, 100*o.ackLoss, r.kills, o.partition, levels)
 	fmt.Fprintf(w, "  deliveries %d (%d redeliveries), acknowledgements lost %d, agents restarted %d\n",
 		r.deliveries, r.redeliveries, r.lostAcks, r.restarts)
 	fmt.Fprintf(w, "  tasks done %d of %d, effects applied %d\n", r.done, o.tasks, r.effects)
