@@ -40,6 +40,12 @@ func (s *ORSet[E]) Prune(r ReplicaID, at HLC) *ORSet[E] {
 			}
 		}
 	}
+	return s.pruneTo(r, n, at)
+}
+
+// pruneTo records r's events up to n as pruned (if that is news), strips
+// the dots the record folds and returns the record as a delta.
+func (s *ORSet[E]) pruneTo(r ReplicaID, n uint64, at HLC) *ORSet[E] {
 	if old, ok := s.pr.get(r); n == 0 || ok && old.n >= n {
 		return NewORSet[E]()
 	}
@@ -47,10 +53,65 @@ func (s *ORSet[E]) Prune(r ReplicaID, at HLC) *ORSet[E] {
 		at = s.pr.floor
 	}
 	s.pr.put(r, n, at)
-	s.canonCtx(&s.pr, r)
 	x, _ := s.pr.get(r)
+	s.stripEntries(&pruneSet{recs: map[ReplicaID]pruneRec{r: x}})
+	s.canonCtx(&s.pr, r)
 	d := NewORSet[E]()
 	d.pr.recs = map[ReplicaID]pruneRec{r: x}
+	return d
+}
+
+// PruneGone is Prune for a replica that is gone for good and whose adds
+// have reached every replica (the node package waits Config.PruneAfter for
+// that): an add of r that another add of the same element shadows is
+// folded too, so a replica that re-added an element under a new ID (an
+// agent that restarted) does not keep its old ID in the context. The
+// delta carries the shadowing dots with the record, so a replica that
+// merges it keeps the element. The elements do not change. Unlike Prune
+// it is exact only under that condition: a replica that removed the
+// element having seen the shadowing add but not r's would, before the
+// prune, have kept the element through r's add.
+func (s *ORSet[E]) PruneGone(r ReplicaID, at HLC) *ORSet[E] {
+	n := s.ctx.vv.Get(r)
+	var buf [8]Dot
+	var shadowed []E
+	for e, ds := range s.entries {
+		mine, other := uint64(0), false
+		for _, d := range ds.appendTo(buf[:0]) {
+			switch {
+			case d.Replica != r:
+				other = true
+			case d.Counter <= n && (mine == 0 || d.Counter < mine):
+				mine = d.Counter
+			}
+		}
+		switch {
+		case mine == 0:
+		case other:
+			shadowed = append(shadowed, e)
+		default:
+			n = min(n, mine-1)
+		}
+	}
+	d := s.pruneTo(r, n, at)
+	if d.pr.empty() {
+		return d
+	}
+	for _, e := range shadowed {
+		ds, ok := s.entries[e]
+		if !ok {
+			continue
+		}
+		if d.entries == nil {
+			d.entries = make(map[E]dotSet)
+		}
+		d.entries[e] = ds.clone()
+		for _, dot := range ds.appendTo(buf[:0]) {
+			d.ctx.Add(dot)
+		}
+	}
+	d.peak = len(d.entries)
+	d.canonCtx(&d.pr, r)
 	return d
 }
 

@@ -176,19 +176,24 @@ func (p *pruneSet) merge(o *pruneSet) (changed bool) {
 	return changed
 }
 
-// collect raises the floor to before, drops the records stamped earlier and
-// returns them; the caller folds them (a counter adds their counts to base).
+// collect drops the records stamped before before and raises the floor to
+// before, if any was dropped (a state without old records stays as it is).
+// It returns the dropped records; the caller folds them (a counter adds
+// their counts to base).
 func (p *pruneSet) collect(before HLC) (dropped []pruneRec, changed bool) {
 	if before.Compare(p.floor) <= 0 {
 		return nil, false
 	}
-	p.floor = before
 	for r, x := range p.recs {
 		if x.at.Compare(before) < 0 {
 			dropped = append(dropped, x)
 			delete(p.recs, r)
 		}
 	}
+	if len(dropped) == 0 {
+		return nil, false
+	}
+	p.floor = before
 	if len(p.recs) == 0 {
 		p.recs = nil
 	}
@@ -350,4 +355,13 @@ func readHeaderPruned(r *wire.Reader, want TypeTag, fields, extraV2 int) (pruned
 		return false, fmt.Errorf("%w: %s version %d encoding has %d fields, want %d", ErrMalformed, want, v, n, fields+2+extra)
 	}
 	return v == formatV2, nil
+}
+
+// GonePruner is an optional extension of Pruner for types that can fold
+// more of a replica once it is known to be gone for good and its updates
+// have reached every replica: ORSet folds an add that another add of the
+// same element shadows (see ORSet.PruneGone). The node package calls
+// PruneGone instead of Prune when a type has it.
+type GonePruner[T any] interface {
+	PruneGone(r ReplicaID, at HLC) T
 }

@@ -292,3 +292,34 @@ func prunedORSetSeeds(f *testing.F) [][]byte {
 	b2, _ := s.MarshalBinary()
 	return [][]byte{b1, b2}
 }
+
+// TestPruneGoneShadowed: an agent restarted and re-added its element under
+// a new ID before it saw its old add; PruneGone folds the old ID out all
+// the same, and a replica that merges the delta keeps the element.
+func TestPruneGoneShadowed(t *testing.T) {
+	a, old, fresh := NewORSet[string](), NewORSet[string](), NewORSet[string]()
+	old.Add("agent~1", "agent")
+	fresh.Add("agent~2", "agent") // concurrent: fresh has not seen old's add
+	a.Merge(old)
+	a.Merge(fresh)
+	if d := a.Prune("agent~1", stampAt(1)); !d.pr.empty() {
+		t.Fatalf("Prune folded a live add: %v", a)
+	}
+	other := NewORSet[string]()
+	other.Merge(old) // has seen only the old add
+	d := a.PruneGone("agent~1", stampAt(1))
+	if slices.Contains(a.Replicas(), "agent~1") || !a.Contains("agent") {
+		t.Fatalf("after PruneGone: %v", a)
+	}
+	other.Merge(d)
+	if !other.Contains("agent") || slices.Contains(other.Replicas(), "agent~1") {
+		t.Fatalf("a replica that merged the delta: %v", other)
+	}
+	other.Merge(old) // the stale copy
+	a.Merge(other)
+	if !a.Equal(other) || a.Len() != 1 {
+		t.Fatalf("%v vs %v", a, other)
+	}
+	checkORSetInvariants(t, a)
+	roundTrip(t, a, NewORSet[string])
+}

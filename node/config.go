@@ -123,6 +123,22 @@ type Config struct {
 	// anti-entropy brings back from the peers. Zero means one second.
 	PersistInterval time.Duration
 
+	// PruneAfter is how long a replica ID that is not a live member must
+	// stay away before every object is pruned of it (see crdt.Pruner): a
+	// member that left, or failed and did not come back. An older epoch of
+	// a live name is pruned within seconds. Zero means DefaultPruneAfter;
+	// negative disables pruning and collection.
+	PruneAfter time.Duration
+
+	// PruneHorizon is how long prune records, LWW-Map tombstones and
+	// deleted keys are kept before they are collected. A node that was cut
+	// off from the cluster for longer than this, and still holds entries of
+	// a pruned replica or a deleted key, brings them back when it returns:
+	// it must be longer than any partition the cluster tolerates, and than
+	// the clock skew between nodes. Zero means DefaultPruneHorizon;
+	// negative is invalid.
+	PruneHorizon time.Duration
+
 	// Gossip tunes the gossip layer (anti-entropy interval, push fanout,
 	// queue sizes, the nested memberlist config, a test transport). Nil
 	// means DefaultGossipConfig. The fields this Config owns (origin,
@@ -187,6 +203,8 @@ type settings struct {
 
 	maxObjects   int
 	maxBytes     int64
+	pruneAfter   time.Duration // negative: pruning off
+	pruneHorizon time.Duration
 	insecureNet  bool // reachable beyond loopback without a SecretKey
 	readyMembers int  // members needed to be ready
 	seeds        int  // len(Config.Join)
@@ -255,6 +273,21 @@ func (cfg *Config) validate() (*settings, error) {
 		return bad("WriteBehind (%v) and PersistInterval (%v) must not be negative", cfg.WriteBehind, cfg.PersistInterval)
 	}
 	s.dataDir, s.writeBehind, s.persistEvery, s.disk = cfg.DataDir, cfg.WriteBehind, cfg.PersistInterval, cfg.disk
+
+	switch {
+	case cfg.PruneAfter == 0:
+		s.pruneAfter = DefaultPruneAfter
+	default:
+		s.pruneAfter = cfg.PruneAfter
+	}
+	switch {
+	case cfg.PruneHorizon < 0:
+		return bad("PruneHorizon is %v, want 0 (default) or more", cfg.PruneHorizon)
+	case cfg.PruneHorizon == 0:
+		s.pruneHorizon = DefaultPruneHorizon
+	default:
+		s.pruneHorizon = cfg.PruneHorizon
+	}
 
 	s.types = builtinTypes()
 	for i, t := range cfg.Types {

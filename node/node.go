@@ -88,6 +88,7 @@ type metrics struct {
 	identityClaims atomic.Uint64
 	byteLimit      atomic.Uint64
 	originShare    atomic.Uint64
+	prunes         atomic.Uint64
 	objectLimit    atomic.Uint64
 	mergeLatency   histogram
 }
@@ -128,6 +129,10 @@ func Open(cfg Config) (*Node, error) {
 		_, sub := g.Subscribe(1)
 		n.wg.Add(1)
 		go n.watchMembers(sub)
+		if s.pruneAfter >= 0 {
+			n.wg.Add(1)
+			go n.pruneLoop()
+		}
 	}
 	if s.insecureNet {
 		n.log.Warn("listening beyond loopback without a SecretKey: anyone who can reach the port can join and inject state",

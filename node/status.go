@@ -49,6 +49,7 @@ type Counters struct {
 	IdentityClaims   uint64 `json:"identity_claims"`    // received blobs claiming updates in our name we never made
 	ByteLimitDrops   uint64 `json:"byte_limit_drops"`   // received blobs beyond the peers' part of Config.MaxBytes
 	OriginShareDrops uint64 `json:"origin_share_drops"` // received blobs for new keys beyond their origin's share
+	Prunes           uint64 `json:"prunes"`             // departed replicas folded out of an object (one per object and replica)
 }
 
 // Counters returns the node's counters.
@@ -68,6 +69,7 @@ func (n *Node) Counters() Counters {
 		IdentityClaims:   m.identityClaims.Load(),
 		ByteLimitDrops:   m.byteLimit.Load(),
 		OriginShareDrops: m.originShare.Load(),
+		Prunes:           m.prunes.Load(),
 	}
 }
 
