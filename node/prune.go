@@ -218,9 +218,10 @@ func (n *Node) collectOnce() {
 	if before.Wall <= 0 {
 		return
 	}
-	for _, obj := range n.objects {
+	for key, obj := range n.objects {
 		if p, ok := obj.ops.(pruner); ok && p.collect(obj.val, before) {
 			n.markDirtyLocked(obj)
+			n.persistMergedLocked(key) // with DataDir: snapshotted like merged state
 		}
 	}
 }
