@@ -355,6 +355,12 @@ func (g *Gossip) member(name string) *memberlist.Node {
 
 // sendPacket sends msg best-effort (one UDP packet).
 func (g *Gossip) sendPacket(to *memberlist.Node, t MsgType, msg []byte) {
+	if to == nil {
+		// The member left between choosing it and sending (g.member
+		// returned nil): memberlist would dereference it.
+		g.stats.sendErrors.Add(1)
+		return
+	}
 	if err := g.ml.SendBestEffort(to, msg); err != nil {
 		g.stats.sendErrors.Add(1)
 		g.log.Debug("packet send failed", "to", to.Name, "type", t, "err", err)
