@@ -55,13 +55,21 @@ func TestExactlyOnceWithEverySafeguard(t *testing.T) {
 	}
 }
 
-// TestCheckerSeesDuplicates: without registry, claims and the sink's
-// idempotency key, redeliveries apply effects twice, and the checker fails
-// the run. This proves the checker can see what it guards against.
+// TestCheckerSeesDuplicates: with the registry bypassed and a sink that
+// applies every call, redeliveries to the claimant execute again and
+// effects are applied twice; the checker fails the run. This proves the
+// checker can see what it guards against.
 func TestCheckerSeesDuplicates(t *testing.T) {
-	code, out := runFake(t, append(small, "-no-registry", "-no-claims", "-no-dedupe")...)
-	if code != 1 || !strings.Contains(out, "effects applied twice") {
-		t.Fatalf("exit %d: the checker missed duplicate effects", code)
+	for _, off := range [][]string{
+		{"-no-registry", "-no-dedupe"},
+		{"-no-registry", "-no-claims", "-no-dedupe"},
+	} {
+		t.Run(strings.Join(off, ""), func(t *testing.T) {
+			code, out := runFake(t, append(small, off...)...)
+			if code != 1 || !strings.Contains(out, "effects applied twice") {
+				t.Fatalf("exit %d: the checker missed duplicate effects", code)
+			}
+		})
 	}
 }
 
