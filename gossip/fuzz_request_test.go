@@ -11,6 +11,7 @@ func FuzzDecodeRequest(f *testing.F) {
 	addSeeds(f,
 		body(appendReq(nil, MsgWriteReq, testOrigin, reqMsg{ID: 7, Key: "k", Blob: []byte{1, 2}})),
 		body(appendReq(nil, MsgReadReq, testOrigin, reqMsg{ID: 1 << 60, Key: "key"})),
+		body(appendReq(nil, MsgReadReq, testOrigin, reqMsg{ID: 5, Key: "key", Token: 99})),
 	)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		for _, typ := range []MsgType{MsgWriteReq, MsgHaveReq, MsgReadReq} {
@@ -22,7 +23,7 @@ func FuzzDecodeRequest(f *testing.F) {
 				t.Fatalf("%s decoded an empty key or blob: %+v", typ, m)
 			}
 			m2, err := decodeReq(typ, bodyReader(body(appendReq(nil, typ, testOrigin, m))))
-			if err != nil || m2.ID != m.ID || m2.Key != m.Key || !bytes.Equal(m2.Blob, m.Blob) {
+			if err != nil || m2.ID != m.ID || m2.Key != m.Key || m2.Token != m.Token || !bytes.Equal(m2.Blob, m.Blob) {
 				t.Fatalf("%s: %+v does not round-trip: %+v, %v", typ, m, m2, err)
 			}
 		}
@@ -35,6 +36,7 @@ func FuzzDecodeReply(f *testing.F) {
 		body(appendReply(nil, MsgReqAck, testOrigin, replyMsg{ID: 9, Status: statusNo})),
 		body(appendReply(nil, MsgReadReply, testOrigin, replyMsg{ID: 3, Blob: []byte("state")})),
 		body(appendReply(nil, MsgReadReply, testOrigin, replyMsg{ID: 3, Status: statusNo})),
+		body(appendReply(nil, MsgReadReply, testOrigin, replyMsg{ID: 3, Status: statusProve, Blob: []byte{1, 2, 3, 4, 5, 6, 7, 8}})),
 	)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		for _, typ := range []MsgType{MsgReqAck, MsgReadReply} {
@@ -42,7 +44,9 @@ func FuzzDecodeReply(f *testing.F) {
 			if err != nil {
 				continue
 			}
-			if m.Status > statusRefused || (typ == MsgReadReply && (m.Status == statusOK) != (len(m.Blob) > 0)) {
+			if m.Status > statusProve || (typ == MsgReqAck && m.Status == statusProve) ||
+				(typ == MsgReadReply && m.Status == statusProve && len(m.Blob) != 8) ||
+				(typ == MsgReadReply && m.Status != statusProve && (m.Status == statusOK) != (len(m.Blob) > 0)) {
 				t.Fatalf("%s decoded an invalid reply %+v", typ, m)
 			}
 			m2, err := decodeReply(typ, bodyReader(body(appendReply(nil, typ, testOrigin, m))))

@@ -39,8 +39,9 @@ type Gossip struct {
 	// Requests and replies (request.go).
 	calls      callTable
 	replays    replayGuard
-	load       peerLoad // requests being served, per peer
-	streamLoad peerLoad // replies being sent over streams, per peer
+	proofs     proofBook // read tokens issued (request.go)
+	load       peerLoad  // requests being served, per peer
+	streamLoad peerLoad  // replies being sent over streams, per peer
 
 	inbound      chan inMsg
 	inboundBytes atomic.Int64

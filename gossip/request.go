@@ -2,6 +2,7 @@ package gossip
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -27,7 +28,12 @@ import (
 // Receivers ignore requests from non-members and IDs they have already
 // seen from the same origin, and cap the work one peer can have queued.
 // Requests and replies travel as packets when they fit the packet budget,
-// over streams otherwise.
+// over streams otherwise. A read reply more than proofFactor times the size
+// of its request is not sent to the member the request names until that
+// member proves it asked: the first reply is a small token sent to its
+// address (statusProve), and the state goes only to a request carrying it.
+// So a forged read request costs its victim one small packet, and this node
+// is no amplifier.
 //
 // An acknowledgement is sent only after Replica.Merge returned nil and, if
 // the replica is a Committer, Commit returned nil: acknowledged means
@@ -61,6 +67,8 @@ const (
 	replayWindow          = 128     // request IDs remembered per origin
 	maxReplayOrigins      = 4096    // origins remembered
 	maxRetryBackoffFactor = 16
+	proofFactor           = 4                // read replies up to 4x the request need no proof
+	proofTTL              = 30 * time.Second // how long a read token is valid
 )
 
 // call is one Deliver, Fetch or Confirm in progress.
@@ -78,6 +86,7 @@ type call struct {
 type peerCall struct {
 	node  *memberlist.Node
 	m     Member
+	token uint64    // read token the peer gave us (statusProve), 0 if none
 	id    uint64    // outstanding request ID, 0 if none
 	done  bool      // answered
 	fail  bool      // refused or sent a bad reply: not asked again
@@ -268,7 +277,7 @@ func (g *Gossip) stepCall(c *call, now time.Time) (answered []Member, sends []pe
 			p.tries++
 			p.next = now.Add(g.retryAfter(p.tries))
 			if p.id != 0 {
-				sends = append(sends, pendingSend{to: p.node, msg: appendReq(nil, c.typ, g.cfg.Origin, reqMsg{ID: p.id, Key: c.key, Blob: c.blob})})
+				sends = append(sends, pendingSend{to: p.node, msg: appendReq(nil, c.typ, g.cfg.Origin, reqMsg{ID: p.id, Key: c.key, Blob: c.blob, Token: p.token})})
 			}
 		}
 		wait = min(wait, p.next.Sub(now))
@@ -324,6 +333,19 @@ func (c *call) settle(peer string, id uint64, ok, retry bool) {
 	}
 }
 
+// prove records the read token peer sent and asks it again at once.
+func (c *call) prove(peer string, id, token uint64) {
+	c.mu.Lock()
+	if p := c.peers[peer]; p != nil && p.id == id {
+		p.id, p.token, p.next = 0, token, time.Time{}
+	}
+	c.mu.Unlock()
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
 // onReply handles a MsgReqAck or MsgReadReply.
 func (g *Gossip) onReply(h header, m replyMsg, ref *inflight) {
 	cr, ok := g.calls.take(m.ID)
@@ -349,6 +371,8 @@ func (g *Gossip) onReply(h header, m replyMsg, ref *inflight) {
 	switch {
 	case m.Status == statusRefused:
 		c.settle(cr.peer, m.ID, false, false)
+	case m.Status == statusProve:
+		c.prove(cr.peer, m.ID, binary.BigEndian.Uint64(m.Blob))
 	case c.typ == MsgHaveReq && m.Status == statusNo:
 		c.settle(cr.peer, m.ID, false, true)
 	case c.typ == MsgWriteReq && m.Status == statusNo:
@@ -386,6 +410,7 @@ func (g *Gossip) onRequest(h header, m reqMsg, ref *inflight) {
 		return
 	}
 	e := entry{Key: m.Key, Blob: m.Blob}
+	reqSize := len(appendReq(nil, h.Type, h.From, m))
 	job := mergeJob{from: h.From, e: e, ref: ref, do: func() {
 		defer g.load.release(h.From.Name)
 		switch h.Type {
@@ -419,6 +444,10 @@ func (g *Gossip) onRequest(h header, m reqMsg, ref *inflight) {
 				g.reply(n, MsgReadReply, replyMsg{ID: m.ID, Status: statusRefused})
 			case !ok:
 				g.reply(n, MsgReadReply, replyMsg{ID: m.ID, Status: statusNo})
+			case len(blob) > proofFactor*reqSize && !g.proofs.check(h.From, m.Token):
+				// Large: prove you asked (see the comment at the top).
+				tok := g.proofs.issue(h.From)
+				g.reply(n, MsgReadReply, replyMsg{ID: m.ID, Status: statusProve, Blob: binary.BigEndian.AppendUint64(nil, tok)})
 			default:
 				g.reply(n, MsgReadReply, replyMsg{ID: m.ID, Status: statusOK, Blob: blob})
 			}
@@ -471,6 +500,44 @@ func (l *peerLoad) release(peer string) {
 	if l.n[peer]--; l.n[peer] <= 0 {
 		delete(l.n, peer)
 	}
+}
+
+// proofBook holds the read token issued to each origin: one at a time,
+// valid for proofTTL, good for one large reply.
+type proofBook struct {
+	mu     sync.Mutex
+	tokens map[Origin]proof // guarded by mu
+}
+
+type proof struct {
+	token uint64
+	until time.Time
+}
+
+func (b *proofBook) issue(o Origin) uint64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.tokens == nil || len(b.tokens) >= maxReplayOrigins {
+		b.tokens = make(map[Origin]proof)
+	}
+	tok := random64()
+	b.tokens[o] = proof{token: tok, until: time.Now().Add(proofTTL)}
+	return tok
+}
+
+// check consumes o's token if it is tok and still valid.
+func (b *proofBook) check(o Origin, tok uint64) bool {
+	if tok == 0 {
+		return false
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	p, ok := b.tokens[o]
+	if !ok || p.token != tok || time.Now().After(p.until) {
+		return false
+	}
+	delete(b.tokens, o)
+	return true
 }
 
 // replayGuard remembers the last replayWindow request IDs of each origin,

@@ -198,3 +198,42 @@ func TestAckWaitsForCommit(t *testing.T) {
 		}
 	})
 }
+
+// TestForgedReadGetsNoState: a read request that names another member
+// makes this node send that member one small token, never the state; the
+// real member's read of the same large state goes through the token.
+func TestForgedReadGetsNoState(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		// No anti-entropy: it would carry the state to n2 by itself.
+		c := newCluster(t, 3, true, func(cfg *gossip.Config) { cfg.AntiEntropyInterval = time.Hour })
+		n0, n1, n2 := c.nodes[0], c.nodes[1], c.nodes[2]
+		big := strings.Repeat("x", 4000) // over a packet: a stream reply
+		n1.r.Add("k", big)
+		// n0 forges a read request naming n2.
+		forged := gossip.EncodeRequest(gossip.MsgReadReq, n2.g.Origin(), 77, "k", nil)
+		ml := gossip.MemberlistOf(n0.g)
+		for _, m := range ml.Members() {
+			if m.Name == "n1" {
+				if err := ml.SendBestEffort(m, forged); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		waitFor(t, 10*time.Second, func() bool { return n2.g.Stats().RepliesStale == 1 },
+			func() string { return "n2 never got the token" })
+		time.Sleep(time.Second)
+		if st := n1.g.Stats().Sent[gossip.MsgReadReply]; st.Msgs != 1 || st.Bytes > 64 {
+			t.Fatalf("n1 sent %d read replies, %d bytes, for a forged request; want one small token", st.Msgs, st.Bytes)
+		}
+		if n2.r.Has("k", big) {
+			t.Fatal("n2 received the state")
+		}
+
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		got, err := n2.g.Fetch(ctx, "k", 2)
+		if err != nil || len(got) != 2 || !n2.r.Has("k", big) {
+			t.Fatalf("Fetch: %v, answered %q, has %v", err, memberNames(got), n2.r.Has("k", big))
+		}
+	})
+}

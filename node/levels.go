@@ -47,6 +47,14 @@ type level struct {
 	timeout time.Duration
 }
 
+// countLevel is n members, or local for n <= 1.
+func countLevel(n int, timeout time.Duration) level {
+	if n <= 1 {
+		return level{}
+	}
+	return level{kind: levelCount, n: n, timeout: timeout}
+}
+
 // need returns how many members (this node included) the level needs out
 // of members.
 func (l level) need(members int) int {
@@ -83,12 +91,7 @@ func WriteLocal() WriteLevel { return WriteLevel{} }
 
 // WriteTo waits until n members, this node included, have merged the
 // update, for at most timeout. n <= 1 is WriteLocal.
-func WriteTo(n int, timeout time.Duration) WriteLevel {
-	if n <= 1 {
-		return WriteLocal()
-	}
-	return WriteLevel{level{kind: levelCount, n: n, timeout: timeout}}
-}
+func WriteTo(n int, timeout time.Duration) WriteLevel { return WriteLevel{countLevel(n, timeout)} }
 
 // WriteMajority waits until a majority of the current members (see the
 // package comment on levels) have merged the update, for at most timeout.
@@ -115,12 +118,7 @@ func ReadLocal() ReadLevel { return ReadLevel{} }
 
 // ReadFrom merges the state of n members, this node included, waiting at
 // most timeout. n <= 1 is ReadLocal.
-func ReadFrom(n int, timeout time.Duration) ReadLevel {
-	if n <= 1 {
-		return ReadLocal()
-	}
-	return ReadLevel{level{kind: levelCount, n: n, timeout: timeout}}
-}
+func ReadFrom(n int, timeout time.Duration) ReadLevel { return ReadLevel{countLevel(n, timeout)} }
 
 // ReadMajority merges the state of a majority of the current members,
 // waiting at most timeout.
