@@ -60,6 +60,14 @@
 // logical clock timestamp and Clock issues them from wall times the caller
 // passes in.
 //
+// # Pruning and collection
+//
+// Replicas that are gone for good are pruned (Pruner: GCounter, PNCounter,
+// ORSet): their entries fold into prune records that are part of the
+// lattice, so any replica may prune without a coordinator and a stale copy
+// cannot bring them back; Collect (Collector) drops records, and LWWMap
+// tombstones, after a horizon. The argument is in prune.go.
+//
 // # Wire form
 //
 // Every type implements encoding.BinaryMarshaler and BinaryUnmarshaler. An
@@ -113,7 +121,9 @@
 // rule (add wins in ORSet; the later (timestamp, replica ID) stamp in
 // LWWMap); real-time ordering across replicas, since HLC timestamps are
 // only as good as the wall clocks fed to them; safety when two live
-// replicas share a ReplicaID; bounded memory for LWWMap, whose tombstones
-// stay until a later version collects them; safety for concurrent use of
+// replicas share a ReplicaID; exactness after the prune horizon: prune
+// records and LWWMap tombstones are collected after it (see Prune and
+// LWWMap.Collect), and a state cut off for longer that still holds what
+// they removed brings it back; safety for concurrent use of
 // one value from several goroutines (callers serialise access).
 package crdt

@@ -31,12 +31,11 @@ import (
 //
 // # Memory
 //
-// Tombstones are kept forever: the map's memory grows with every key ever
-// written, live or deleted. Dropping a tombstone is safe only once every
-// replica has seen it (causal stability); otherwise a replica that has not
+// Tombstones stay until Collect drops them: the node package collects
+// those older than its prune horizon (see Collect for why a horizon, and
+// what happens to a replica that returns after it). Dropping a tombstone
+// is safe once every replica has seen it; before, a replica that has not
 // seen the delete would, on the next merge, resurrect the key everywhere.
-// Collecting tombstones therefore needs knowledge of what all replicas have
-// seen, which a future version may add.
 //
 // # Values are shared, not copied
 //

@@ -323,3 +323,36 @@ func TestPruneGoneShadowed(t *testing.T) {
 	checkORSetInvariants(t, a)
 	roundTrip(t, a, NewORSet[string])
 }
+
+// TestLWWMapCollect: tombstones older than the cutoff go, newer ones and
+// live entries stay; within the horizon a stale Set cannot come back, past
+// it (the tombstone collected) it does, as LWWMap.Collect documents.
+func TestLWWMapCollect(t *testing.T) {
+	m := NewLWWMap[string, int]()
+	m.Set("a", stampAt(1), "k", 1)
+	stale := m.Clone()
+	m.Delete("a", stampAt(2), "k")
+	m.Set("a", stampAt(3), "live", 1)
+	m.Delete("a", stampAt(5), "late")
+	if m.Collect(stampAt(2)) {
+		t.Fatal("collected a tombstone stamped at the cutoff")
+	}
+	within := m.Clone()
+	within.Merge(stale)
+	if _, ok := within.Get("k"); ok {
+		t.Fatal("stale Set resurrected a key within the horizon")
+	}
+	if !m.Collect(stampAt(3)) || m.Len() != 1 {
+		t.Fatalf("after collect: %v", m)
+	}
+	if _, _, ok := m.Stamp("k"); ok {
+		t.Fatalf("tombstone of k still there: %v", m)
+	}
+	if _, _, ok := m.Stamp("late"); !ok {
+		t.Fatalf("newer tombstone collected: %v", m)
+	}
+	m.Merge(stale)
+	if v, ok := m.Get("k"); !ok || v != 1 {
+		t.Fatalf("past the horizon the stale Set returns (documented); got %v %v", v, ok)
+	}
+}
