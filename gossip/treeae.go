@@ -94,17 +94,19 @@ func (g *Gossip) onTreeDigests(from Origin, m treeDigestsMsg) {
 	}
 	theirs := make(map[string]uint64, len(m.Keys))
 	var wanted []string
+	var failed map[string]bool
 	for _, kd := range m.Keys {
 		theirs[kd.Key] = kd.Digest
 		if d, ok := g.tree.digest(kd.Key); ok && d == kd.Digest {
 			continue
 		}
-		if w, ok := g.wants[kd.Key]; ok && now.Before(w.until) {
+		if !g.mayWant(kd.Key, from.Name, now, &failed) {
 			continue
 		}
 		g.wants[kd.Key] = want{peer: from.Name, until: now.Add(g.wantTTL())}
 		wanted = append(wanted, kd.Key)
 	}
+	g.handOff(failed) // see wants.go: unanswered keys go to other peers
 	if len(wanted) > 0 {
 		g.send(to, MsgWant, appendWant(nil, g.cfg.Origin, m.Token, wanted))
 	}
