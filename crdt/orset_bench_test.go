@@ -246,3 +246,30 @@ func benchMerge[T CRDT[T]](b *testing.B, base, other T, items int, unit string) 
 		b.ReportMetric(n/cpu.Seconds(), unit+"/cpu-s")
 	}
 }
+
+// BenchmarkORSetRemove removes one element from a set of 1 k and 100 k
+// elements (and adds it back, untimed): the cost of Remove and the size of
+// its delta must not grow with the set.
+func BenchmarkORSetRemove(b *testing.B) {
+	for _, n := range []int{1_000, orsetBenchN} {
+		b.Run(fmt.Sprintf("%dk", n/1000), func(b *testing.B) {
+			s := orsetBenchSet("r", 0, n)
+			var size int
+			i := 0
+			for b.Loop() {
+				e := orsetBenchElem(i % n)
+				d := s.Remove(e)
+				b.StopTimer()
+				enc, err := d.MarshalBinary()
+				if err != nil {
+					b.Fatal(err)
+				}
+				size += len(enc)
+				s.Add(ReplicaID("r-1"), e)
+				i++
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(size)/float64(b.N), "delta-bytes")
+		})
+	}
+}

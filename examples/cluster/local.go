@@ -36,6 +36,11 @@ type result struct {
 	idleMeasured bool          // the idle figures were measured
 	drained      bool          // the broadcast queues emptied within drainWait
 	drain        time.Duration // from convergence to empty broadcast queues
+
+	// Cost of the busy phase (first write to convergence).
+	intended int           // updates the workload meant to make: nodes x rate x duration
+	cpu      time.Duration // process CPU time (0 where it cannot be read)
+	drops    uint64        // messages dropped by gossip or memberlist queues, all nodes
 }
 
 // row is one node's line in the table.
@@ -64,6 +69,11 @@ func startCluster(ctx context.Context, o *options, logger *slog.Logger, seed uin
 		cfg := node.DefaultConfig()
 		cfg.Name = fmt.Sprintf("node-%02d", i+1)
 		cfg.Logger = logger
+		if o.epidemic {
+			g := *cfg.Gossip
+			g.Dissemination = gossip.DisseminateEpidemic
+			cfg.Gossip = &g
+		}
 		if o.loss > 0 {
 			tr, err := gossiptest.NewLoopbackTransport(o.loss, seed+uint64(i))
 			if err != nil {
@@ -138,6 +148,17 @@ func (c *localCluster) sentBytes() uint64 {
 	return sum
 }
 
+// drops sums the messages dropped by full queues on every node: gossip's
+// inbound and send queues and memberlist's handoff queue.
+func (c *localCluster) drops() uint64 {
+	var sum uint64
+	for _, n := range c.nodes {
+		st := n.GossipStats()
+		sum += st.DroppedInbound + st.DroppedSend + st.DroppedHandoff
+	}
+	return sum
+}
+
 // drained reports whether every node's broadcast queue is empty.
 func (c *localCluster) drained() bool {
 	for _, n := range c.nodes {
@@ -188,8 +209,9 @@ func runClusterOn(ctx context.Context, c *localCluster, o *options, seed uint64)
 		defer cancel()
 	}
 
-	res := &result{}
+	res := &result{intended: int(float64(len(c.nodes)) * o.rate * o.duration.Seconds())}
 	startBytes := c.sentBytes()
+	cpu0, drops0 := processCPU(), c.drops()
 	lastWrite := make([]time.Time, len(c.nodes))
 	var wg sync.WaitGroup
 	end := time.Now().Add(o.duration)
@@ -262,6 +284,10 @@ func runClusterOn(ctx context.Context, c *localCluster, o *options, seed uint64)
 		}
 	}
 	res.busyBytes = c.sentBytes() - startBytes
+	if cpu1 := processCPU(); cpu0 > 0 {
+		res.cpu = cpu1 - cpu0
+	}
+	res.drops = c.drops() - drops0
 
 	if res.converged && o.idle > 0 {
 		measureIdle(ctx, c, o.idle, res)
@@ -325,7 +351,9 @@ func measureIdle(ctx context.Context, c *localCluster, d time.Duration, res *res
 		for _, t := range aeTypes {
 			res.idleAEBytes += after.Sent[t].Bytes - before[i].Sent[t].Bytes
 		}
-		res.idleDelta += after.Sent[gossip.MsgDelta].Bytes - before[i].Sent[gossip.MsgDelta].Bytes
+		for _, t := range []gossip.MsgType{gossip.MsgDelta, gossip.MsgBatch} {
+			res.idleDelta += after.Sent[t].Bytes - before[i].Sent[t].Bytes
+		}
 		res.idleMerged += n.Counters().Merged - merged[i]
 	}
 	res.idleMeasured = true

@@ -52,6 +52,7 @@ type options struct {
 	idle     time.Duration
 	seed     uint64
 	verbose  bool
+	epidemic bool // -dissemination epidemic: gossip's epidemic mode, for comparison
 
 	// single-node mode
 	name   string
@@ -84,6 +85,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "how long to wait for convergence after the last write")
 	fs.Float64Var(&o.rate, "rate", 50, "updates per second per node")
 	fs.Float64Var(&o.loss, "loss", 0, "fraction of outgoing packets each node drops (0 to 1)")
+	dissem := fs.String("dissemination", "direct", "how deltas spread: direct (the default) or epidemic (push to a few peers and re-gossip, for comparison)")
 	fs.IntVar(&o.runs, "runs", 1, "run the local cluster this many times and print convergence percentiles")
 	fs.DurationVar(&o.idle, "idle", 0, "after convergence, measure anti-entropy traffic for this long (default 2s with -runs > 1)")
 	fs.Uint64Var(&o.seed, "seed", 0, "seed for the workload and packet loss (0: from the clock)")
@@ -108,6 +110,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	switch *dissem {
+	case "direct":
+	case "epidemic":
+		o.epidemic = true
+	default:
+		fmt.Fprintf(stderr, "cluster: -dissemination %q: want direct or epidemic\n", *dissem)
+		return 2
+	}
 	if err := o.check(set); err != nil {
 		fmt.Fprintf(stderr, "cluster: %v\n", err)
 		return 2
@@ -131,7 +141,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // Flags that only one mode reads. Setting one in the other mode is an
 // error rather than silently ignored.
 var (
-	localOnlyFlags  = []string{"nodes", "runs", "duration", "timeout", "loss", "idle"}
+	localOnlyFlags  = []string{"nodes", "runs", "duration", "timeout", "loss", "idle", "dissemination"}
 	singleOnlyFlags = []string{"every", "writes"}
 )
 

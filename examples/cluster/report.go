@@ -95,6 +95,9 @@ func runMeasure(ctx context.Context, o *options, logger *slog.Logger, stdout, st
 	var idleMerged uint64
 	var updates int
 	var busy, aeRounds, aeBytes, idleDelta uint64
+	var intended int
+	var cpu time.Duration
+	var drops uint64
 	failed := 0
 	for i := range o.runs {
 		res, err := runCluster(ctx, o, logger, o.seed+uint64(i)*1000003)
@@ -118,6 +121,9 @@ func runMeasure(ctx context.Context, o *options, logger *slog.Logger, stdout, st
 		}
 		idleMerged += res.idleMerged
 		updates += res.updates
+		intended += res.intended
+		cpu += res.cpu
+		drops += res.drops
 		busy += res.busyBytes
 		aeRounds += res.idleAERounds
 		aeBytes += res.idleAEBytes
@@ -133,6 +139,8 @@ func runMeasure(ctx context.Context, o *options, logger *slog.Logger, stdout, st
 	fmt.Fprintf(stdout, "convergence after the last write (%d runs, %d nodes, %.0f%% loss): p50 %d ms, p99 %d ms, worst %d ms\n",
 		len(lags), o.nodes, 100*o.loss, percentile(lags, 0.50).Milliseconds(), percentile(lags, 0.99).Milliseconds(), lags[len(lags)-1].Milliseconds())
 	fmt.Fprintf(stdout, "gossip bytes sent per update (all nodes, writes to convergence): %.0f\n", float64(busy)/float64(max(updates, 1)))
+	fmt.Fprintf(stdout, "updates made: %d of %d intended (%.1f%%); dropped messages: %d; CPU per update: %s; peak RSS: %s\n",
+		updates, intended, 100*float64(updates)/float64(max(intended, 1)), drops, perUpdate(cpu, updates), peakRSS())
 	per := 0.0
 	if aeRounds > 0 {
 		per = float64(aeBytes) / float64(aeRounds)
@@ -153,6 +161,14 @@ func runMeasure(ctx context.Context, o *options, logger *slog.Logger, stdout, st
 		return 1
 	}
 	return 0
+}
+
+// perUpdate formats CPU time per update, or "n/a" where it was not read.
+func perUpdate(cpu time.Duration, updates int) string {
+	if cpu <= 0 || updates == 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.0f µs", float64(cpu.Microseconds())/float64(updates))
 }
 
 // percentile returns the nearest-rank percentile of sorted durations.
