@@ -13,7 +13,7 @@ import (
 
 // loopbackNode starts a node on memberlist's real UDP/TCP transport on
 // 127.0.0.1, closed at cleanup.
-func loopbackNode(t testing.TB, name string, configure func(*gossip.Config)) *tnode {
+func loopbackNode(t testing.TB, name string, configure func(*gossip.Config), plain ...bool) *tnode {
 	t.Helper()
 	nd := &tnode{name: name, r: gossiptest.NewReplica()}
 	cfg := gossip.DefaultConfig(name)
@@ -22,7 +22,11 @@ func loopbackNode(t testing.TB, name string, configure func(*gossip.Config)) *tn
 	if configure != nil {
 		configure(&cfg)
 	}
-	g, err := gossip.New(cfg, nd.r)
+	var rep gossip.Replica = nd.r
+	if len(plain) > 0 && plain[0] {
+		rep = plainReplica{nd.r}
+	}
+	g, err := gossip.New(cfg, rep)
 	if err != nil {
 		t.Fatalf("new %s: %v", name, err)
 	}
