@@ -35,15 +35,16 @@ type direct struct {
 	wake chan struct{} // capacity 1: a pending signal for loop
 
 	mu           sync.Mutex
-	pending      []entry              // guarded by mu; deltas waiting to leave, from head on
-	head         int                  // guarded by mu; first pending entry not sent
-	index        map[string]int       // guarded by mu; key -> position in pending
-	pendingBytes int                  // guarded by mu; encoded size of pending[head:]
-	seq          uint64               // guarded by mu; last batch sequence number
-	inflight     map[uint64]*outBatch // guarded by mu; batches not acknowledged by all
-	owed         map[string]*ackOwed  // guarded by mu; acks to send, by peer name
-	lastFlush    time.Time            // guarded by mu
-	srtt, rttvar time.Duration        // guarded by mu; smoothed ack round trip
+	pending      []entry                 // guarded by mu; deltas waiting to leave, from head on
+	head         int                     // guarded by mu; first pending entry not sent
+	index        map[string]int          // guarded by mu; key -> position in pending
+	pendingBytes int                     // guarded by mu; encoded size of pending[head:]
+	seq          uint64                  // guarded by mu; last batch sequence number
+	inflight     map[uint64]*outBatch    // guarded by mu; batches not acknowledged by all
+	owed         map[string]*ackOwed     // guarded by mu; acks to send, by peer name
+	seen         map[string]*seenBatches // guarded by mu; batches received, by peer name
+	lastFlush    time.Time               // guarded by mu
+	srtt, rttvar time.Duration           // guarded by mu; smoothed ack round trip
 }
 
 // outBatch is a sent batch that some members have not acknowledged.
@@ -86,6 +87,7 @@ func newDirect(g *Gossip) *direct {
 		index:    make(map[string]int),
 		inflight: make(map[uint64]*outBatch),
 		owed:     make(map[string]*ackOwed),
+		seen:     make(map[string]*seenBatches),
 		seq:      uint64(rand.Uint32()), // a restarted node does not reuse its predecessor's numbers
 	}
 }
@@ -418,4 +420,78 @@ func (d *direct) retransmitLocked(now time.Time, out []packet, later func(time.T
 		}
 	}
 	return out
+}
+
+// onBatch queues a received batch's entries for merging and acks it. A
+// batch seen before (a retransmission whose ack was lost or late) is only
+// acked again. A batch whose entries the merge pool refused (this node is
+// overloaded) is acked all the same and the missing state is left to an
+// anti-entropy round with the sender: a retransmission would only add load
+// where load is the problem.
+func (g *Gossip) onBatch(from Origin, m batchMsg, ref *inflight) {
+	if len(m.Acks) > 0 {
+		g.direct.onAck(from.Name, m.Acks)
+	}
+	if !g.direct.firstSeen(from, m.Seqs) {
+		g.stats.duplicates.Add(1)
+		g.direct.ackLater(from.Name, m.Seqs)
+		return
+	}
+	queued := true
+	for e := range m.Entries.All() {
+		queued = g.submitMerge(mergeJob{from: from, e: e, ref: ref}) && queued
+	}
+	if !queued {
+		g.requestRound(from.Name)
+	}
+	g.direct.ackLater(from.Name, m.Seqs)
+}
+
+// seenBatches remembers the latest batch sequence numbers received from
+// one peer incarnation.
+type seenBatches struct {
+	epoch uint64
+	set   map[uint64]struct{}
+	ring  [maxSeenBatches]uint64
+	next  int
+}
+
+// maxSeenBatches is how many batch numbers per peer are remembered for
+// recognising retransmissions.
+const maxSeenBatches = 1024
+
+// firstSeen records seqs from peer and reports whether any was new. Only
+// members are tracked, so names made up by a peer cost nothing.
+func (d *direct) firstSeen(from Origin, seqs []uint64) bool {
+	if d.g.member(from.Name) == nil {
+		return true
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(d.seen) > 2*d.g.table.len()+16 {
+		for name := range d.seen {
+			if d.g.member(name) == nil {
+				delete(d.seen, name)
+			}
+		}
+	}
+	sb := d.seen[from.Name]
+	if sb == nil || sb.epoch != from.Epoch {
+		sb = &seenBatches{epoch: from.Epoch, set: make(map[uint64]struct{})}
+		d.seen[from.Name] = sb
+	}
+	fresh := false
+	for _, s := range seqs {
+		if _, ok := sb.set[s]; ok {
+			continue
+		}
+		fresh = true
+		if old := sb.ring[sb.next]; old != 0 {
+			delete(sb.set, old)
+		}
+		sb.ring[sb.next] = s
+		sb.next = (sb.next + 1) % maxSeenBatches
+		sb.set[s] = struct{}{}
+	}
+	return fresh
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/converge-crdt/converge/gossip"
+	"github.com/converge-crdt/converge/gossip/gossiptest"
 )
 
 // noAE puts anti-entropy rounds an hour apart, so that only dissemination
@@ -146,5 +147,34 @@ func TestDirectGivesUpOnSilentMember(t *testing.T) {
 		}
 		c.net.Heal()
 		c.waitConverged(20 * time.Second)
+	})
+}
+
+// TestDirectRetransmissionMergedOnce: a batch that arrives again under the
+// same number (a retransmission after a lost ack) is acknowledged but not
+// merged again; a new number is merged.
+func TestDirectRetransmissionMergedOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newCluster(t, 2, true, noAE)
+		n0, n1 := c.nodes[0], c.nodes[1]
+		send := func(seq uint64, elem string) {
+			msg := gossip.EncodeBatch(n1.g.Origin(), seq, "k", gossiptest.Encode(elem))
+			if err := gossip.MemberlistOf(n1.g).SendBestEffort(gossip.MemberlistOf(n0.g).LocalNode(), msg); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		send(77, "first")
+		send(77, "same number, other content")
+		send(78, "second")
+		if !n0.r.Has("k", "first") || !n0.r.Has("k", "second") {
+			t.Fatalf("batches not merged: %v", lens(n0.r))
+		}
+		if n0.r.Has("k", "same number, other content") {
+			t.Error("a batch number seen before was merged again")
+		}
+		if st := n0.g.Stats(); st.DuplicateBatches != 1 || st.Sent[gossip.MsgAck].Msgs == 0 {
+			t.Errorf("%d duplicates counted, %d acks sent; want 1 and some", st.DuplicateBatches, st.Sent[gossip.MsgAck].Msgs)
+		}
 	})
 }

@@ -24,3 +24,9 @@ func EncodeRequest(t MsgType, from Origin, id uint64, key string, blob []byte) [
 func EncodeAck(from Origin, id uint64) []byte {
 	return appendReply(nil, MsgReqAck, from, replyMsg{ID: id})
 }
+
+// EncodeBatch returns a MsgBatch numbered seq holding one entry, for
+// injection tests.
+func EncodeBatch(from Origin, seq uint64, key string, blob []byte) []byte {
+	return appendEntries(appendBatchHead(nil, from, []uint64{seq}, nil), []entry{{Key: key, Blob: blob}})
+}

@@ -489,18 +489,7 @@ func (g *Gossip) handle(h header, r *reader, reassembled bool, ref *inflight) er
 		if err != nil {
 			return err
 		}
-		if len(m.Acks) > 0 {
-			g.direct.onAck(h.From.Name, m.Acks)
-		}
-		// Acked once every entry is queued for its key's merge: an entry
-		// the pool refuses leaves the batch unacked, to be resent.
-		queued := true
-		for e := range m.Entries.All() {
-			queued = g.submitMerge(mergeJob{from: h.From, e: e, ref: ref}) && queued
-		}
-		if queued {
-			g.direct.ackLater(h.From.Name, m.Seqs)
-		}
+		g.onBatch(h.From, m, ref)
 	case MsgAck:
 		acks, err := decodeAck(r)
 		if err != nil {

@@ -29,6 +29,7 @@ type Stats struct {
 	Forwarded        uint64 // deltas re-pushed because they were new here
 	Retransmits      uint64 // batches resent to a member that had not acked them
 	GaveUp           uint64 // batch copies given up unacked (left to anti-entropy)
+	DuplicateBatches uint64 // batches received again (retransmitted), acked and not merged
 
 	AERounds        uint64 // anti-entropy rounds started by this node
 	AERootsEqual    uint64 // root digests received that matched ours
@@ -75,7 +76,7 @@ type counters struct {
 	keysSent, keysRecv, transfersDone, transfersLost  atomic.Uint64
 	rejoinAttempts, rejoined                          atomic.Uint64
 	formation                                         formationCounters
-	retransmits, gaveUp                               atomic.Uint64
+	retransmits, gaveUp, duplicates                   atomic.Uint64
 	refused, wantsExpired                             atomic.Uint64
 	requests, requestRetries, requestsRefused         atomic.Uint64
 	repliesBad, repliesStale                          atomic.Uint64
@@ -97,6 +98,7 @@ func (c *counters) snapshot() Stats {
 		Forwarded:        c.forwarded.Load(),
 		Retransmits:      c.retransmits.Load(),
 		GaveUp:           c.gaveUp.Load(),
+		DuplicateBatches: c.duplicates.Load(),
 		AERounds:         c.aeRounds.Load(),
 		AERootsEqual:     c.aeEqual.Load(),
 		KeysSent:         c.keysSent.Load(),

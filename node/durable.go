@@ -115,7 +115,7 @@ func (n *Node) load(d *durable) (info store.LoadInfo, sizes map[string][2]int, e
 		// A join encodes to at most the sum of its parts plus headers
 		// (see sizelimit.go).
 		bound := len(r.Snapshot) + logBytes + growthSlack*(1+len(r.Deltas))
-		n.objects[r.Key] = &object{ops: o, val: v, dirty: true, bound: bound}
+		n.objects[r.Key] = &object{key: r.Key, ops: o, val: v, dirty: true, bound: bound}
 		sizes[r.Key] = [2]int{r.SnapBytes, logBytes}
 		return nil
 	})

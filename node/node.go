@@ -232,6 +232,7 @@ func (n *Node) objectLocked(key string, o typeOps) (*object, error) {
 		n.objects[key] = obj
 		n.keys = nil
 		n.rootDirty = true
+		n.changedLocked(key)
 		return obj, nil
 	}
 	if obj.ops.tag() != o.tag() {

@@ -41,6 +41,9 @@ type result struct {
 	intended int           // updates the workload meant to make: nodes x rate x duration
 	cpu      time.Duration // process CPU time (0 where it cannot be read)
 	drops    uint64        // messages dropped by gossip or memberlist queues, all nodes
+	dropsBy  [3]uint64     // of which: inbound (and merge pool), memberlist handoff, send
+	resent   uint64        // batches retransmitted (direct dissemination)
+	gaveUp   uint64        // batch copies given up unacknowledged
 }
 
 // row is one node's line in the table.
@@ -148,15 +151,20 @@ func (c *localCluster) sentBytes() uint64 {
 	return sum
 }
 
-// drops sums the messages dropped by full queues on every node: gossip's
-// inbound and send queues and memberlist's handoff queue.
-func (c *localCluster) drops() uint64 {
-	var sum uint64
+// drops sums, over every node, the messages dropped by full queues
+// (gossip's inbound queue and merge pool, memberlist's handoff queue,
+// gossip's send queue), the batches retransmitted and the batch copies
+// given up.
+func (c *localCluster) drops() (by [3]uint64, resent, gaveUp uint64) {
 	for _, n := range c.nodes {
 		st := n.GossipStats()
-		sum += st.DroppedInbound + st.DroppedSend + st.DroppedHandoff
+		by[0] += st.DroppedInbound
+		by[1] += st.DroppedHandoff
+		by[2] += st.DroppedSend
+		resent += st.Retransmits
+		gaveUp += st.GaveUp
 	}
-	return sum
+	return by, resent, gaveUp
 }
 
 // drained reports whether every node's broadcast queue is empty.
@@ -211,7 +219,8 @@ func runClusterOn(ctx context.Context, c *localCluster, o *options, seed uint64)
 
 	res := &result{intended: int(float64(len(c.nodes)) * o.rate * o.duration.Seconds())}
 	startBytes := c.sentBytes()
-	cpu0, drops0 := processCPU(), c.drops()
+	cpu0 := processCPU()
+	by0, resent0, gaveUp0 := c.drops()
 	lastWrite := make([]time.Time, len(c.nodes))
 	var wg sync.WaitGroup
 	end := time.Now().Add(o.duration)
@@ -287,7 +296,12 @@ func runClusterOn(ctx context.Context, c *localCluster, o *options, seed uint64)
 	if cpu1 := processCPU(); cpu0 > 0 {
 		res.cpu = cpu1 - cpu0
 	}
-	res.drops = c.drops() - drops0
+	by, resent, gaveUp := c.drops()
+	for i := range by {
+		res.dropsBy[i] = by[i] - by0[i]
+		res.drops += res.dropsBy[i]
+	}
+	res.resent, res.gaveUp = resent-resent0, gaveUp-gaveUp0
 
 	if res.converged && o.idle > 0 {
 		measureIdle(ctx, c, o.idle, res)
@@ -309,7 +323,8 @@ func runClusterOn(ctx context.Context, c *localCluster, o *options, seed uint64)
 }
 
 // aeTypes are the anti-entropy message types.
-var aeTypes = []gossip.MsgType{gossip.MsgRoot, gossip.MsgDigests, gossip.MsgWant, gossip.MsgState, gossip.MsgChunk}
+var aeTypes = []gossip.MsgType{gossip.MsgRoot, gossip.MsgRootReply, gossip.MsgDigests, gossip.MsgBuckets,
+	gossip.MsgTree, gossip.MsgTreeDigests, gossip.MsgWant, gossip.MsgState, gossip.MsgChunk}
 
 // drainWait bounds the wait for empty broadcast queues after convergence.
 const drainWait = 10 * time.Second

@@ -97,7 +97,8 @@ func runMeasure(ctx context.Context, o *options, logger *slog.Logger, stdout, st
 	var busy, aeRounds, aeBytes, idleDelta uint64
 	var intended int
 	var cpu time.Duration
-	var drops uint64
+	var drops, resent, gaveUp uint64
+	var dropsBy [3]uint64
 	failed := 0
 	for i := range o.runs {
 		res, err := runCluster(ctx, o, logger, o.seed+uint64(i)*1000003)
@@ -124,6 +125,11 @@ func runMeasure(ctx context.Context, o *options, logger *slog.Logger, stdout, st
 		intended += res.intended
 		cpu += res.cpu
 		drops += res.drops
+		resent += res.resent
+		gaveUp += res.gaveUp
+		for j := range dropsBy {
+			dropsBy[j] += res.dropsBy[j]
+		}
 		busy += res.busyBytes
 		aeRounds += res.idleAERounds
 		aeBytes += res.idleAEBytes
@@ -139,8 +145,10 @@ func runMeasure(ctx context.Context, o *options, logger *slog.Logger, stdout, st
 	fmt.Fprintf(stdout, "convergence after the last write (%d runs, %d nodes, %.0f%% loss): p50 %d ms, p99 %d ms, worst %d ms\n",
 		len(lags), o.nodes, 100*o.loss, percentile(lags, 0.50).Milliseconds(), percentile(lags, 0.99).Milliseconds(), lags[len(lags)-1].Milliseconds())
 	fmt.Fprintf(stdout, "gossip bytes sent per update (all nodes, writes to convergence): %.0f\n", float64(busy)/float64(max(updates, 1)))
-	fmt.Fprintf(stdout, "updates made: %d of %d intended (%.1f%%); dropped messages: %d; CPU per update: %s; peak RSS: %s\n",
-		updates, intended, 100*float64(updates)/float64(max(intended, 1)), drops, perUpdate(cpu, updates), peakRSS())
+	fmt.Fprintf(stdout, "updates made: %d of %d intended (%.1f%%); CPU per update: %s; peak RSS: %s\n",
+		updates, intended, 100*float64(updates)/float64(max(intended, 1)), perUpdate(cpu, updates), peakRSS())
+	fmt.Fprintf(stdout, "dropped messages: %d (inbound %d, memberlist handoff %d, send %d); batches resent %d, copies given up %d\n",
+		drops, dropsBy[0], dropsBy[1], dropsBy[2], resent, gaveUp)
 	per := 0.0
 	if aeRounds > 0 {
 		per = float64(aeBytes) / float64(aeRounds)
