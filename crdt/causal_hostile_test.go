@@ -3,6 +3,7 @@ package crdt
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"testing"
 )
 
@@ -85,5 +86,25 @@ func BenchmarkORSetAddPlantedCloud(b *testing.B) {
 				i++
 			}
 		})
+	}
+}
+
+// BenchmarkDecodePlantedCloud decodes a set whose context holds 262,144
+// gapped cloud dots and reports the heap the decoded state holds per input
+// byte (the victim memory / attacker bytes ratio of issue 9, finding 5).
+func BenchmarkDecodePlantedCloud(b *testing.B) {
+	in := cloudBlob(1 << 18)
+	for b.Loop() {
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		s := NewORSet[string]()
+		if err := s.UnmarshalBinary(in); err != nil {
+			b.Fatal(err)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric((float64(after.HeapAlloc)-float64(before.HeapAlloc))/float64(len(in)), "heap/input-byte")
+		runtime.KeepAlive(s)
 	}
 }
