@@ -404,6 +404,9 @@ func (d *direct) retransmitLocked(now time.Time, out []packet, later func(time.T
 	limit := d.bodyLimit() - binaryMaxVarint
 	for p, bs := range due {
 		to := d.g.member(p)
+		if to == nil {
+			continue // left since the check above; the next round forgets it
+		}
 		for len(bs) > 0 {
 			seqs := []uint64{bs[0].seq}
 			body := append([]byte(nil), bs[0].entries...)
