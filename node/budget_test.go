@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"testing/synctest"
 
 	"github.com/converge-crdt/converge/crdt"
 	"github.com/converge-crdt/converge/gossip"
+	"github.com/converge-crdt/converge/gossip/gossiptest"
 )
 
 // gcounterBlob encodes a GCounter of one increment by replica r.
@@ -146,4 +148,38 @@ func TestByteBudget(t *testing.T) {
 	if _, err := Open(Config{MaxBytes: -1}); !errors.Is(err, ErrConfig) {
 		t.Errorf("MaxBytes -1: %v, want ErrConfig", err)
 	}
+}
+
+// A member writing invented names in its headers gets one share for all of
+// them, not one per name; blobs from real members keep their own share.
+func TestBudgetInventedOriginsShareOneShare(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := &testCluster{t: t, net: gossiptest.NewNetwork(1)}
+		t.Cleanup(c.closeAll)
+		for _, name := range []string{"a", "b"} {
+			cfg := c.config(name)
+			cfg.MaxObjects = 100
+			n, err := Open(cfg)
+			must(t, err)
+			c.nodes = append(c.nodes, n)
+		}
+		c.join(c.nodes[1], c.nodes[0])
+		c.waitMembers(2)
+		a := c.nodes[0]
+		accepted := 0
+		for i := range 100 {
+			from := gossip.Origin{Name: fmt.Sprint("invented-", i), Epoch: 1}
+			if _, err := (*replica)(a).MergeFrom(from, fmt.Sprint("junk-", i), gcounterBlob(t, "evil~1")); err == nil {
+				accepted++
+			}
+		}
+		if accepted != 45 {
+			t.Errorf("100 invented origins created %d objects, want one share, 45", accepted)
+		}
+		for i := range 20 {
+			if _, err := (*replica)(a).MergeFrom(gossip.Origin{Name: "b", Epoch: 1}, fmt.Sprint("b-", i), gcounterBlob(t, "b~1")); err != nil {
+				t.Fatalf("member b's key %d: %v", i, err)
+			}
+		}
+	})
 }

@@ -90,7 +90,8 @@ type Config struct {
 	// MaxObjects and MaxBytes: the rest is reserved for local keys and
 	// writes, so a flood from peers never stops this node writing. The
 	// objects that one peer's blobs create (by the origin in the message
-	// header) may take at most half of the peers' part. A blob beyond
+	// header; names that are not current members count as one) may take
+	// at most half of the peers' part. A blob beyond
 	// these is dropped and counted (ObjectLimitDrops, ByteLimitDrops,
 	// OriginShareDrops); the node then stays behind on that key.
 	MaxBytes int64

@@ -116,10 +116,10 @@ func (r *replica) Merge(key string, blob []byte) (changed bool, err error) {
 // blob creates count against its origin's share of the budgets.
 func (r *replica) MergeFrom(from gossip.Origin, key string, blob []byte) (changed bool, err error) {
 	n := (*Node)(r)
-	origin := from.Name
 	if key == "" {
 		return false, ErrEmptyKey
 	}
+	origin := n.budgetOrigin(key, from.Name)
 	h := blobHash(key, blob)
 	n.mu.Lock()
 	dup := n.seen.has(h)
