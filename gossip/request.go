@@ -33,7 +33,9 @@ import (
 // member proves it asked: the first reply is a small token sent to its
 // address (statusProve), and the state goes only to a request carrying it.
 // So a forged read request costs its victim one small packet, and this node
-// is no amplifier.
+// is no amplifier. A token stays valid for proofTTL and the requester keeps
+// sending it, so only its first large read from a peer takes the extra
+// round trip; replays are refused by request ID as every request is.
 //
 // An acknowledgement is sent only after Replica.Merge returned nil and, if
 // the replica is a Committer, Commit returned nil: acknowledged means
@@ -87,6 +89,7 @@ type peerCall struct {
 	node  *memberlist.Node
 	m     Member
 	token uint64    // read token the peer gave us (statusProve), 0 if none
+	asked bool      // re-asked at once after a token: later tokens wait for the retry
 	id    uint64    // outstanding request ID, 0 if none
 	done  bool      // answered
 	fail  bool      // refused or sent a bad reply: not asked again
@@ -216,7 +219,11 @@ func (g *Gossip) collect(ctx context.Context, typ MsgType, key string, blob []by
 		if m.Name == g.cfg.Origin.Name || (skip != nil && skip(m)) {
 			continue
 		}
-		c.peers[m.Name] = &peerCall{node: n, m: m, next: now}
+		p := &peerCall{node: n, m: m, next: now}
+		if typ == MsgReadReq {
+			p.token = g.proofs.token(m.Name)
+		}
+		c.peers[m.Name] = p
 	}
 	defer g.endCall(c)
 	timer := time.NewTimer(time.Hour)
@@ -333,11 +340,15 @@ func (c *call) settle(peer string, id uint64, ok, retry bool) {
 	}
 }
 
-// prove records the read token peer sent and asks it again at once.
+// prove records the read token peer sent and asks it again: at once the
+// first time, so a peer that keeps sending tokens cannot make us spin.
 func (c *call) prove(peer string, id, token uint64) {
 	c.mu.Lock()
 	if p := c.peers[peer]; p != nil && p.id == id {
-		p.id, p.token, p.next = 0, token, time.Time{}
+		p.id, p.token = 0, token
+		if !p.asked {
+			p.asked, p.next = true, time.Time{}
+		}
 	}
 	c.mu.Unlock()
 	select {
@@ -372,7 +383,9 @@ func (g *Gossip) onReply(h header, m replyMsg, ref *inflight) {
 	case m.Status == statusRefused:
 		c.settle(cr.peer, m.ID, false, false)
 	case m.Status == statusProve:
-		c.prove(cr.peer, m.ID, binary.BigEndian.Uint64(m.Blob))
+		tok := binary.BigEndian.Uint64(m.Blob)
+		g.proofs.received(cr.peer, tok)
+		c.prove(cr.peer, m.ID, tok)
 	case c.typ == MsgHaveReq && m.Status == statusNo:
 		c.settle(cr.peer, m.ID, false, true)
 	case c.typ == MsgWriteReq && m.Status == statusNo:
@@ -502,11 +515,12 @@ func (l *peerLoad) release(peer string) {
 	}
 }
 
-// proofBook holds the read token issued to each origin: one at a time,
-// valid for proofTTL, good for one large reply.
+// proofBook holds the read token issued to each origin, valid for
+// proofTTL from its issue, and the tokens peers issued to us.
 type proofBook struct {
 	mu     sync.Mutex
-	tokens map[Origin]proof // guarded by mu
+	tokens map[Origin]proof // guarded by mu; issued, by requester
+	mine   map[string]proof // guarded by mu; received, by peer name
 }
 
 type proof struct {
@@ -514,18 +528,23 @@ type proof struct {
 	until time.Time
 }
 
+// issue returns o's valid token, or a new one.
 func (b *proofBook) issue(o Origin) uint64 {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	now := time.Now()
+	if p, ok := b.tokens[o]; ok && now.Before(p.until) {
+		return p.token
+	}
 	if b.tokens == nil || len(b.tokens) >= maxReplayOrigins {
 		b.tokens = make(map[Origin]proof)
 	}
 	tok := random64()
-	b.tokens[o] = proof{token: tok, until: time.Now().Add(proofTTL)}
+	b.tokens[o] = proof{token: tok, until: now.Add(proofTTL)}
 	return tok
 }
 
-// check consumes o's token if it is tok and still valid.
+// check reports whether tok is o's valid token.
 func (b *proofBook) check(o Origin, tok uint64) bool {
 	if tok == 0 {
 		return false
@@ -533,11 +552,27 @@ func (b *proofBook) check(o Origin, tok uint64) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	p, ok := b.tokens[o]
-	if !ok || p.token != tok || time.Now().After(p.until) {
-		return false
+	return ok && p.token == tok && time.Now().Before(p.until)
+}
+
+// received records the token peer gave us; token returns it while it may
+// still be valid there.
+func (b *proofBook) received(peer string, tok uint64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.mine == nil || len(b.mine) >= maxReplayOrigins {
+		b.mine = make(map[string]proof)
 	}
-	delete(b.tokens, o)
-	return true
+	b.mine[peer] = proof{token: tok, until: time.Now().Add(proofTTL / 2)}
+}
+
+func (b *proofBook) token(peer string) uint64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if p, ok := b.mine[peer]; ok && time.Now().Before(p.until) {
+		return p.token
+	}
+	return 0
 }
 
 // replayGuard remembers the last replayWindow request IDs of each origin,
