@@ -45,6 +45,7 @@ type direct struct {
 	seen         map[string]*seenBatches // guarded by mu; batches received, by peer name
 	lastFlush    time.Time               // guarded by mu
 	srtt, rttvar time.Duration           // guarded by mu; smoothed ack round trip
+	backoff      uint                    // guarded by mu; RTO doubling while acks come late (Karn)
 }
 
 // outBatch is a sent batch that some members have not acknowledged.
@@ -53,6 +54,7 @@ type outBatch struct {
 	entries  []byte // encoded entries, without their count
 	n        int    // number of entries
 	waiting  map[string]struct{}
+	peers    int       // members it was sent to
 	sent     time.Time // first transmission
 	attempts int       // retransmissions so far
 	next     time.Time // when to retransmit
@@ -76,8 +78,10 @@ const (
 	// maxOwed bounds the acks owed to one peer; older ones are forgotten
 	// (the peer retransmits, harmlessly).
 	maxOwed = 1024
-	// maxRTO caps the retransmission timeout.
-	maxRTO = 2 * time.Second
+	// maxRTO caps the retransmission timeout; maxBackoff caps its
+	// doubling while acks come late (2^4).
+	maxRTO     = 2 * time.Second
+	maxBackoff = 4
 )
 
 func newDirect(g *Gossip) *direct {
@@ -183,8 +187,10 @@ func (d *direct) onAck(peer string, seqs []uint64) {
 		delete(b.waiting, peer)
 		if b.attempts == 0 {
 			// Karn's rule: an ack after a retransmission may answer
-			// either copy, so only earlier ones are timed.
+			// either copy, so only earlier ones are timed, and the
+			// timeout stays backed off until one arrives.
 			d.sampleLocked(now.Sub(b.sent))
+			d.backoff = 0
 		}
 		if len(b.waiting) == 0 {
 			delete(d.inflight, s)
@@ -212,7 +218,7 @@ func (d *direct) sampleLocked(rtt time.Duration) {
 // sends in a row with probability 0.2^5, so 31 members all have an update
 // after five sends in 99 % of updates.
 func (d *direct) rtoLocked(attempt int) time.Duration {
-	rto := max(d.g.cfg.RetransmitTimeout, d.srtt+4*d.rttvar)
+	rto := max(d.g.cfg.RetransmitTimeout, d.srtt+4*d.rttvar) << d.backoff
 	if attempt > 3 {
 		rto <<= min(attempt-3, 10)
 	}
@@ -319,7 +325,7 @@ func (d *direct) flushLocked(now time.Time, out []packet) []packet {
 			continue // alone: anti-entropy brings later members up to date
 		}
 		d.seq++
-		b := &outBatch{seq: d.seq, entries: body, n: n, waiting: make(map[string]struct{}, len(peers)), sent: now}
+		b := &outBatch{seq: d.seq, entries: body, n: n, waiting: make(map[string]struct{}, len(peers)), peers: len(peers), sent: now}
 		for _, p := range peers {
 			b.waiting[p.Name] = struct{}{}
 			out = append(out, packet{to: p, msg: d.batchMsgLocked(p.Name, []uint64{b.seq}, n, body)})
@@ -393,6 +399,12 @@ func (d *direct) retransmitLocked(now time.Time, out []packet, later func(time.T
 			d.g.stats.gaveUp.Add(uint64(len(b.waiting)))
 			delete(d.inflight, s)
 			continue
+		}
+		if b.attempts == 0 && 4*len(b.waiting) > 3*b.peers && d.backoff < maxBackoff {
+			// Most members (3 in 4) have not acked in time: the round trip is
+			// longer than the estimate (a busy host), not a loss here
+			// and there. Back off until an ack comes in time.
+			d.backoff++
 		}
 		b.attempts++
 		b.next = now.Add(d.rtoLocked(b.attempts))
