@@ -18,7 +18,7 @@ import (
 // (enough pages that a truncation cuts live ones), then closes it.
 func seedStore(t testing.TB, dir string) {
 	t.Helper()
-	n, err := Open(Config{Name: "d", DataDir: dir, Types: []Type{TypeOf(maxTag, newMaxReg)}, disk: diskKnobs{noSync: true}})
+	n, err := Open(Config{Name: "d", DataDir: dir, Logger: quietLogger(), Types: []Type{TypeOf(maxTag, newMaxReg)}, disk: diskKnobs{noSync: true}})
 	must(t, err)
 	ctx := ctxT(t)
 	c, _ := GCounter(n, "c")
@@ -200,7 +200,7 @@ func TestDurableDamage(t *testing.T) {
 			dir := t.TempDir()
 			seedStore(t, dir)
 			tc.damage(t, dir)
-			n, err := Open(Config{Name: "d", DataDir: dir, Types: []Type{TypeOf(maxTag, newMaxReg)}})
+			n, err := Open(Config{Name: "d", DataDir: dir, Logger: quietLogger(), Types: []Type{TypeOf(maxTag, newMaxReg)}})
 			if tc.refuse != nil {
 				if err == nil {
 					n.Close()
@@ -236,7 +236,7 @@ func TestDurableDamage(t *testing.T) {
 			}
 			must(t, n.Close())
 			// Kept for good, and not found again.
-			n2, err := Open(Config{Name: "d", DataDir: dir, Types: []Type{TypeOf(maxTag, newMaxReg)}})
+			n2, err := Open(Config{Name: "d", DataDir: dir, Logger: quietLogger(), Types: []Type{TypeOf(maxTag, newMaxReg)}})
 			must(t, err)
 			if len(n2.Quarantined()) != 0 {
 				t.Fatalf("second open quarantined again: %v", n2.Quarantined())

@@ -11,7 +11,7 @@ import (
 // from the data directory, to the decoder Open uses. It must never panic;
 // what it accepts must encode again (a valid state).
 func FuzzDurableRecord(f *testing.F) {
-	n, err := Open(Config{Types: []Type{TypeOf(maxTag, newMaxReg)}})
+	n, err := Open(Config{Logger: quietLogger(), Types: []Type{TypeOf(maxTag, newMaxReg)}})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 // gone, so it came from the data directory.
 func TestDurableRemoteState(t *testing.T) {
 	ctx := ctxT(t)
-	src, err := Open(Config{Name: "src", BindAddr: "127.0.0.1:0", Logger: testLogger()})
+	src, err := Open(Config{Name: "src", BindAddr: "127.0.0.1:0", Logger: quietLogger()})
 	must(t, err)
 	t.Cleanup(func() { _ = src.Close() })
 	dir := t.TempDir()

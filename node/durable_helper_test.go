@@ -40,6 +40,7 @@ func durableHelper(mode string) int {
 	cfg := DefaultConfig()
 	cfg.Name = os.Getenv("NAME")
 	cfg.DataDir = os.Getenv("DIR")
+	cfg.Logger = quietLogger()
 	if b := os.Getenv("BIND"); b != "" {
 		cfg.BindAddr = b
 	}

@@ -80,22 +80,22 @@ func copyDir(t testing.TB, src, dst string) {
 // swallow the new increments (counter 40, not 60).
 func TestDurableRestoreBackup(t *testing.T) {
 	dir, backup := t.TempDir(), filepath.Join(t.TempDir(), "backup")
-	peer := openLocal(t, Config{Name: "peer"})
+	peer := openLocal(t, Config{Name: "peer", Logger: quietLogger()})
 
-	b := openLocal(t, Config{Name: "b", DataDir: dir})
+	b := openLocal(t, Config{Name: "b", DataDir: dir, Logger: quietLogger()})
 	writeN(t, b, "x", 20)
 	exchange(t, b, peer)
 	must(t, b.Close())
 	copyDir(t, dir, backup)
 
-	b = openLocal(t, Config{Name: "b", DataDir: dir})
+	b = openLocal(t, Config{Name: "b", DataDir: dir, Logger: quietLogger()})
 	writeN(t, b, "y", 20)
 	exchange(t, b, peer)
 	must(t, b.Close())
 
 	must(t, os.RemoveAll(dir))
 	copyDir(t, backup, dir)
-	b = openLocal(t, Config{Name: "b", DataDir: dir})
+	b = openLocal(t, Config{Name: "b", DataDir: dir, Logger: quietLogger()})
 	checkHolds(t, b, 20, 20, "x") // the backup's state, nothing newer
 	if len(b.PastEpochs()) != 1 {
 		t.Fatalf("restored directory remembers %d epochs, want the backup's 1", len(b.PastEpochs()))
@@ -114,13 +114,13 @@ func TestDurableRestoreBackup(t *testing.T) {
 // so their updates never share an identity and both survive the merge.
 func TestDurableCopiedDir(t *testing.T) {
 	dir, dir2 := t.TempDir(), filepath.Join(t.TempDir(), "copy")
-	b := openLocal(t, Config{Name: "b", DataDir: dir})
+	b := openLocal(t, Config{Name: "b", DataDir: dir, Logger: quietLogger()})
 	writeN(t, b, "before", 10)
 	must(t, b.Close())
 	copyDir(t, dir, dir2)
 
-	h1 := openLocal(t, Config{DataDir: dir}) // the name comes from the directory
-	h2 := openLocal(t, Config{DataDir: dir2})
+	h1 := openLocal(t, Config{DataDir: dir, Logger: quietLogger()}) // the name comes from the directory
+	h2 := openLocal(t, Config{DataDir: dir2, Logger: quietLogger()})
 	if h1.Name() != "b" || h2.Name() != "b" {
 		t.Fatalf("names %q and %q, want the stored %q", h1.Name(), h2.Name(), "b")
 	}

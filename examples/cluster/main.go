@@ -21,6 +21,12 @@
 //	go run ./examples/cluster -name a -bind 127.0.0.1:7946 -writes 50
 //	go run ./examples/cluster -name b -bind 127.0.0.1:7947 -join 127.0.0.1:7946 -writes 50
 //
+// With -data DIR the node keeps its objects in a data directory: every
+// acknowledged update survives a crash, and a restart (a new epoch) resumes
+// from the directory:
+//
+//	go run ./examples/cluster -name a -data /tmp/a -writes 50
+//
 // With -http ADDR it is a sidecar for programs in other languages: it
 // serves package node/httpapi (status page, JSON API, change stream) on a
 // loopback address, with -token (or $CONVERGE_TOKEN) authorising writes,
@@ -63,9 +69,12 @@ type options struct {
 	key    string
 	http   string
 	token  string
+	data   string
 }
 
-func (o *options) single() bool { return o.name != "" || o.bind != "" || o.join != "" || o.http != "" }
+func (o *options) single() bool {
+	return o.name != "" || o.bind != "" || o.join != "" || o.http != "" || o.data != ""
+}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -97,6 +106,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.writes, "writes", 0, "single-node mode: stop updating after this many updates, then report when every member holds the same digest (0: never stop)")
 	fs.StringVar(&o.http, "http", "", "single-node mode: serve the HTTP API and status page on this loopback host:port (a sidecar: no built-in workload unless -writes)")
 	fs.StringVar(&o.token, "token", os.Getenv("CONVERGE_TOKEN"), "bearer token for HTTP writes (default $CONVERGE_TOKEN; empty: writes refused)")
+	fs.StringVar(&o.data, "data", "", "single-node mode: keep the node's objects in this data directory (bbolt), durable across restarts (default: in memory)")
 	fs.StringVar(&o.key, "prefix", "", "prefix of the object names (default none)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

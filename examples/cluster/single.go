@@ -22,6 +22,7 @@ func runSingle(ctx context.Context, o *options, logger *slog.Logger, stdout, std
 		cfg.BindAddr = o.bind
 	}
 	cfg.Join = splitList(o.join)
+	cfg.DataDir = o.data
 	cfg.Logger = logger
 	if !o.verbose {
 		cfg.Logger = nil // the node's default: warnings (a dead seed, a name conflict) on stderr

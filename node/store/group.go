@@ -54,6 +54,8 @@ type Group struct {
 	closing   bool                // guarded by mu
 	lastErr   error               // guarded by mu; the last commit error
 	stats     GroupStats          // guarded by mu
+	lastOps   int                 // guarded by mu; ops of the last commit's batch
+	lastTook  time.Duration       // guarded by mu; how long it took
 
 	wake   chan struct{} // capacity 1
 	stop   chan struct{}
@@ -259,6 +261,36 @@ func (g *Group) run() {
 		}
 		for g.commitOnce(flush, false) {
 			flush = false
+			g.gather()
+		}
+	}
+}
+
+// gather waits, briefly, for the writers released by the last commit to
+// queue their next ops, so that they share the next commit instead of
+// waiting a whole commit more (Postgres's commit_delay, adaptive): it
+// waits until as many ops are queued as the last commit carried, or a
+// quarter of the last commit's duration has passed. A lone writer (a
+// last batch of one, already queued) never waits.
+func (g *Group) gather() {
+	g.mu.Lock()
+	want, limit := g.lastOps, g.lastTook/4
+	g.mu.Unlock()
+	if want <= 1 || limit <= 0 {
+		return
+	}
+	deadline := time.Now().Add(limit)
+	for {
+		g.mu.Lock()
+		ready := g.pending >= want || g.closing
+		g.mu.Unlock()
+		if ready || time.Now().After(deadline) {
+			return
+		}
+		select {
+		case <-g.wake:
+		case <-time.After(time.Until(deadline)):
+			return
 		}
 	}
 }
@@ -287,7 +319,11 @@ func (g *Group) commitOnce(flush, all bool) (more bool) {
 			delete(m, k)
 		}
 	}
-	take(g.fold)
+	// Folds ride along with a commit that happens anyway (or a flush):
+	// they never cost an fsync of their own.
+	if b != nil || flush || all {
+		take(g.fold)
+	}
 	if flush || all {
 		take(g.dirty)
 	}
@@ -325,6 +361,10 @@ func (g *Group) commitOnce(flush, all bool) (more bool) {
 	g.stats.Commits++
 	g.stats.Ops += uint64(len(ops))
 	g.stats.CommitTime += took
+	g.lastOps, g.lastTook = 0, took
+	if b != nil {
+		g.lastOps = len(b.ops)
+	}
 	if err != nil {
 		g.lastErr = err
 		for k := range seen {
@@ -349,7 +389,7 @@ func (g *Group) commitOnce(flush, all bool) (more bool) {
 			}
 		}
 	}
-	more = len(g.queue) > 0 || len(g.fold) > 0 || all && len(g.dirty) > 0
+	more = len(g.queue) > 0 || all && (len(g.dirty) > 0 || len(g.fold) > 0)
 	g.mu.Unlock()
 	if b != nil {
 		b.err = err

@@ -122,6 +122,9 @@ func (s *Store) open(opts Options) (err error) {
 		Timeout:      time.Second, // only reached without flock (lock_other.go)
 		NoSync:       opts.NoSync,
 		FreelistType: bolt.FreelistMapType,
+		// The freelist is rebuilt by a scan at Open instead of being
+		// written by every commit: fewer pages per fsync.
+		NoFreelistSync: true,
 	})
 	if err != nil {
 		if errors.Is(err, berrors.ErrTimeout) {
