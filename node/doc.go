@@ -70,6 +70,43 @@
 //   - Decoding and merging are bounded by package crdt (see its "Hostile
 //     states"), the gossip layer bounds traffic (see package gossip).
 //
+// # Durability
+//
+// With Config.DataDir, objects live in a store (package node/store, on
+// bbolt) and are loaded at Open. A local update is committed (fsync)
+// before its call returns and before its delta leaves the process;
+// concurrent updates share one commit (group commit). State merged from
+// peers is written within Config.PersistInterval (a crash may lose that
+// much of it; anti-entropy brings it back). Close writes everything.
+// Config.WriteBehind trades the first promise for latency, and says what a
+// crash then loses. A failed commit returns ErrPersist.
+//
+// Every Open starts a new epoch, with or without a data directory, and the
+// directory records it before the first update. No case keeps an epoch,
+// and that is what makes each one safe:
+//
+//   - kill -9 at any moment: updates not committed were never acknowledged
+//     and never left the process (write-behind aside); the next Open issues
+//     from a fresh epoch, so even a delta that left and was lost locally is
+//     never reissued.
+//   - a directory restored from an older backup, or copied to a second
+//     host that runs at the same time: the directory cannot tell it is a
+//     restored or duplicated copy (it looks exactly like one after a clean
+//     stop), so keeping its epoch would reissue counters the cluster has
+//     seen (Riak's kv679). A fresh random 64-bit epoch per Open never
+//     collides (and is checked against the directory's history).
+//   - a damaged record (quarantined) or a missing directory: the key or
+//     the node starts empty under a fresh epoch and peers refill it.
+//
+// The price is one version-vector or counter entry per key written per
+// start; PastEpochs lists the directory's retired epochs (none will issue
+// again), which pruning can drop. A store that cannot be trusted as a
+// whole (not a store, torn, truncated, a newer schema) is refused by Open
+// with an error naming the file; a record that fails its checksum or does
+// not decode is quarantined: kept aside with the reason, logged, listed by
+// Quarantined, never silently dropped. Two processes never open one
+// directory: the second gets store.ErrLocked naming the holder's pid.
+//
 // # Concurrency
 //
 // A Node is safe for concurrent use. One lock guards the objects; it is

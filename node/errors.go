@@ -45,8 +45,10 @@ var ErrNotFound = errors.New("node: no such key")
 // the key, Gossip.MaxBlob less framing). The write changed nothing.
 var ErrTooLarge = errors.New("node: too large to replicate")
 
-// ErrPersist reports a local update that changed the node's state but
-// could not be committed to Config.DataDir. Its delta is not shipped.
+// ErrPersist reports a local update that changed the node's state in
+// memory but could not be committed to Config.DataDir. Its delta is not
+// published; the change may still reach peers by anti-entropy and the disk
+// by a later commit.
 var ErrPersist = errors.New("node: committing to the data directory failed")
 
 // ErrLevelNotMet reports a write, read or Reached wait that heard from

@@ -109,6 +109,7 @@ func (s *Store) open(opts Options) (err error) {
 	case merr == nil && fi.Size() == 0:
 		return fmt.Errorf("%w: %s is empty but %s says a store was created here", ErrMissing, s.path, markerName)
 	}
+	_ = os.Remove(s.path + compactSuffix) // a compaction cut short by a crash
 	if err := checkLength(s.path); err != nil {
 		return err
 	}
@@ -414,12 +415,73 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.closed = true
-	err := s.db.Close()
+	err := s.compact()
+	if cerr := s.db.Close(); err == nil {
+		err = cerr
+	}
 	if uerr := unlockDir(s.lock); err == nil {
 		err = uerr
 	}
 	return err
 }
+
+// compact rewrites the file without its free pages when they are at least
+// half as many as the pages in use (bbolt never shrinks a file: pages freed by folds stay
+// in it for reuse). It copies into converge.db.compact, syncs it, and
+// renames it over the database, so a crash leaves one whole file or the
+// other. Close calls it.
+func (s *Store) compact() error {
+	used, free := s.pages()
+	if used+free < 1<<20 || 2*free < used {
+		return nil
+	}
+	tmp := s.path + compactSuffix
+	_ = os.Remove(tmp)
+	dst, err := bolt.Open(tmp, 0o600, &bolt.Options{NoSync: true, NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
+	if err != nil {
+		return fmt.Errorf("store: compacting %s: %w", s.path, err)
+	}
+	err = bolt.Compact(dst, s.db, 64<<20)
+	if err == nil {
+		err = dst.Sync()
+	}
+	if cerr := dst.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, s.path)
+	}
+	if err == nil {
+		err = syncDir(s.dir)
+	}
+	if err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("store: compacting %s: %w", s.path, err)
+	}
+	return nil
+}
+
+// pages returns the bytes of the pages in use and of the free pages below
+// the file's high-water mark (the file itself is larger: bbolt grows it
+// ahead in steps).
+func (s *Store) pages() (used, free int64) {
+	st := s.db.Stats()
+	free = int64(st.FreePageN+st.PendingPageN) * int64(s.db.Info().PageSize)
+	var hwm int64
+	_ = s.db.View(func(tx *bolt.Tx) error { hwm = tx.Size(); return nil })
+	return hwm - free, free
+}
+
+// Usage reports the bytes of bbolt pages holding data (Used) and of free
+// pages (Free) below the high-water mark, and the file's size.
+func (s *Store) Usage() (used, free, file int64) {
+	used, free = s.pages()
+	file, _ = s.Size()
+	return used, free, file
+}
+
+// compactSuffix names the copy compact writes; Open removes a leftover.
+const compactSuffix = ".compact"
 
 // describe names a record in errors and logs.
 func describe(path string, bucket []byte, key string, seq uint64) string {

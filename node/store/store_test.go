@@ -158,3 +158,50 @@ func TestSchemaOfNewerBuild(t *testing.T) {
 		t.Fatalf("Open: %v, want ErrSchema", err)
 	}
 }
+
+// TestCloseCompacts: after most of the file became free pages (rewritten
+// snapshots), Close rewrites it smaller, and everything is still there.
+func TestCloseCompacts(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := make([]byte, 64<<10)
+	for round := range 40 {
+		var ops []Op
+		for k := range 8 {
+			big[0] = byte(round)
+			ops = append(ops, Op{Kind: OpPut, Key: fmt.Sprint("k", k), Tag: 1, Data: big})
+		}
+		if err := s.Apply(ops); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var del []Op
+	for k := range 6 {
+		del = append(del, Op{Kind: OpDelete, Key: fmt.Sprint("k", k)})
+	}
+	if err := s.Apply(del); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := s.Size()
+	used, free, _ := s.Usage()
+	t.Logf("used %d free %d", used, free)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(filepath.Join(dir, dbName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d bytes before Close, %d after", before, fi.Size())
+	if fi.Size() >= before {
+		t.Fatalf("not compacted: %d bytes, was %d", fi.Size(), before)
+	}
+	s = openT(t, dir)
+	recs, _ := loadAll(t, s)
+	if len(recs) != 2 || recs["k7"].Snapshot[0] != 39 {
+		t.Fatalf("after compaction: %d records", len(recs))
+	}
+}
