@@ -115,7 +115,11 @@ func (n *Node) load(d *durable) (info store.LoadInfo, sizes map[string][2]int, e
 		// A join encodes to at most the sum of its parts plus headers
 		// (see sizelimit.go).
 		bound := len(r.Snapshot) + logBytes + growthSlack*(1+len(r.Deltas))
-		n.objects[r.Key] = &object{key: r.Key, ops: o, val: v, dirty: true, bound: bound}
+		obj := &object{key: r.Key, ops: o, val: v, bound: bound}
+		n.addedLocked(obj, false, "") // the node's own now, whoever sent it first
+		n.chargeLocked(obj, bound)
+		n.objects[r.Key] = obj
+		n.markDirtyLocked(obj)
 		sizes[r.Key] = [2]int{r.SnapBytes, logBytes}
 		return nil
 	})
