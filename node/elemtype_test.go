@@ -99,16 +99,13 @@ func TestTwoElementTypesOnOneNode(t *testing.T) {
 // handle's type is refused whole, changes nothing, and is counted.
 func TestForeignElementsRefusedOnMerge(t *testing.T) {
 	ctx := ctxT(t)
-	a := openLocal(t, Config{Name: "a"})
-	as, err := ORSet[string](a, "s")
-	must(t, err)
-	must(t, as.Add(ctx, "text"))
+	foreign := stringSetBlob(t)
 	b := openLocal(t, Config{Name: "b"})
 	bi, err := ORSet[int](b, "s")
 	must(t, err)
 	must(t, bi.Add(ctx, 5))
 	before := b.Digest()
-	if _, err := (*replica)(b).Merge("s", encodeOf(t, a, "s")); !errors.Is(err, ErrTypeMismatch) {
+	if _, err := (*replica)(b).Merge("s", foreign); !errors.Is(err, ErrTypeMismatch) {
 		t.Fatalf("merge of a set of strings into an ORSet[int]: %v, want ErrTypeMismatch", err)
 	}
 	if b.Digest() != before || b.Counters().TypeMismatches != 1 {
@@ -117,4 +114,34 @@ func TestForeignElementsRefusedOnMerge(t *testing.T) {
 	if got, err := bi.Elements(); err != nil || !slices.Equal(got, []int{5}) {
 		t.Fatalf("Elements: %v, %v", got, err)
 	}
+}
+
+// A set element written by one node as a string, merged by another before
+// it had a handle, and then asked for as an int: the handle constructor
+// says so (ErrTypeMismatch wrapping the ErrDecode), never a panic; a handle
+// of the right type still reads it.
+func TestReadOfForeignElementTypeIsAnError(t *testing.T) {
+	b := openLocal(t, Config{Name: "b"})
+	if _, err := (*replica)(b).Merge("s", stringSetBlob(t)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ORSet[int](b, "s"); !errors.Is(err, ErrTypeMismatch) || !errors.Is(err, ErrDecode) {
+		t.Errorf("ORSet[int] of a set of strings: %v, want ErrTypeMismatch and ErrDecode", err)
+	}
+	bs, err := ORSet[string](b, "s")
+	must(t, err)
+	if got, err := bs.Elements(); err != nil || len(got) != 1 || got[0] != "text" {
+		t.Errorf("Elements as string: %q, %v", got, err)
+	}
+}
+
+// stringSetBlob returns the state of a set "s" holding the string "text",
+// as a peer using ORSet[string] would send it.
+func stringSetBlob(t *testing.T) []byte {
+	t.Helper()
+	a := openLocal(t, Config{Name: "a"})
+	as, err := ORSet[string](a, "s")
+	must(t, err)
+	must(t, as.Add(ctxT(t), "text"))
+	return encodeOf(t, a, "s")
 }

@@ -315,30 +315,6 @@ func TestReceivedBlobsOfWrongTypeOrBadBytesAreDropped(t *testing.T) {
 	}
 }
 
-// A set element written by one node as a string, merged by another before
-// it had a handle, and then asked for as an int: the handle constructor
-// says so (ErrTypeMismatch wrapping the ErrDecode), never a panic; a handle
-// of the right type still reads it.
-func TestReadOfForeignElementTypeIsAnError(t *testing.T) {
-	ctx := ctxT(t)
-	a := openLocal(t, Config{Name: "a"})
-	as, err := ORSet[string](a, "s")
-	must(t, err)
-	must(t, as.Add(ctx, "text"))
-	b := openLocal(t, Config{Name: "b"})
-	if _, err := (*replica)(b).Merge("s", encodeOf(t, a, "s")); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ORSet[int](b, "s"); !errors.Is(err, ErrTypeMismatch) || !errors.Is(err, ErrDecode) {
-		t.Errorf("ORSet[int] of a set of strings: %v, want ErrTypeMismatch and ErrDecode", err)
-	}
-	bs, err := ORSet[string](b, "s")
-	must(t, err)
-	if got, err := bs.Elements(); err != nil || len(got) != 1 || got[0] != "text" {
-		t.Errorf("Elements as string: %q, %v", got, err)
-	}
-}
-
 // Digests and Join behave as gossip expects.
 func TestReplicaDigestsAndJoin(t *testing.T) {
 	ctx := ctxT(t)
