@@ -97,6 +97,7 @@ type Handler struct {
 	mux     *http.ServeMux
 	writes  *bucket
 	reads   *bucket
+	gone    *departures   // members that left or failed, for the page
 	streams chan struct{} // a slot per running stream
 }
 
@@ -130,7 +131,8 @@ func New(n *node.Node, cfg Config) (*Handler, error) {
 		cfg.KeepAlive = 15 * time.Second
 	}
 	h := &Handler{n: n, cfg: cfg, mux: http.NewServeMux(),
-		writes: newBucket(cfg.WritesPerSecond), reads: newBucket(cfg.ReadsPerSecond), streams: make(chan struct{}, cfg.MaxStreams)}
+		writes: newBucket(cfg.WritesPerSecond), reads: newBucket(cfg.ReadsPerSecond), streams: make(chan struct{}, cfg.MaxStreams),
+		gone: watchDepartures(n)}
 	h.mux.HandleFunc("GET /{$}", h.page)
 	h.mux.HandleFunc("GET /v1/status", h.status)
 	h.mux.HandleFunc("GET /v1/ready", h.ready)

@@ -330,3 +330,41 @@ func TestStreamMemberEvents(t *testing.T) {
 		}
 	}
 }
+
+// TestStatusPageShowsDepartedMembers: a member that closed is shown as
+// left (from node.MemberEvents), not dropped from the page.
+func TestStatusPageShowsDepartedMembers(t *testing.T) {
+	cfg := node.DefaultConfig()
+	cfg.Logger = slog.New(slog.DiscardHandler)
+	a, err := node.Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	h, _ := New(a, Config{})
+	cfg.Join = []string{a.Addr()}
+	cfg.Name = "leaver"
+	b, err := node.Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := a.WaitMembers(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	_ = b.Close()
+	for {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+		body := rec.Body.String()
+		if strings.Contains(body, "<td>leaver</td>") && (strings.Contains(body, "<td>left since") || strings.Contains(body, "<td>failed since")) {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("departed member not shown:\n%s", body)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}

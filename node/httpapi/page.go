@@ -23,9 +23,9 @@ var pageTmpl = template.Must(template.New("page").Funcs(template.FuncMap{
 <h1>converge node {{.S.Name}}</h1>
 <p id="readiness" class="{{if .S.Ready.Ready}}ok{{else}}bad{{end}}">{{if .S.Ready.Ready}}ready{{else}}not ready{{end}}: {{.S.Ready.Reason}}</p>
 <p>replica <code>{{.S.ReplicaID}}</code>, epoch {{.S.Epoch}}, address {{.S.Addr}}, root digest <code id="root">{{hex .S.Root}}</code>, sequence {{.S.Seq}}</p>
-<h2>Members ({{len .S.Members}})</h2>
+<h2>Members ({{len .S.Members}} alive)</h2>
 <table id="members"><tr><th>name</th><th>address</th><th>epoch</th><th>state</th></tr>
-{{range .S.Members}}<tr><td>{{.Name}}</td><td>{{.Addr}}</td><td>{{.Epoch}}</td><td>alive</td></tr>
+{{range .Members}}<tr><td>{{.Name}}</td><td>{{.Addr}}</td><td>{{.Epoch}}</td><td>{{.State}}{{if ne .State "alive"}} since {{when .Since}}{{end}}</td></tr>
 {{end}}</table>
 <h2>Queues</h2>
 <table id="queues"><tr><th>broadcast queue</th><td>{{.S.QueueLen}}</td></tr><tr><th>inbound queue</th><td>{{.Inbound}}</td></tr></table>
@@ -58,10 +58,12 @@ func (h *Handler) page(w http.ResponseWriter, _ *http.Request) {
 			counters = append(counters, m)
 		}
 	}
+	st := h.n.Status()
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	_ = pageTmpl.Execute(w, struct {
 		S        node.Status
+		Members  []memberRow
 		Inbound  float64
 		Counters []node.Metric
-	}{h.n.Status(), inbound, counters})
+	}{st, h.gone.rows(st.Members), inbound, counters})
 }
