@@ -38,13 +38,14 @@ type fleet struct {
 
 	mu      sync.Mutex
 	workers map[string]*worker // guarded by mu; the live incarnation by name
+	claimed map[string]string  // guarded by mu; task -> claimant named by a refusal
 	closed  []*node.Node       // guarded by mu; every node opened, for Close
 	rng     *rand.Rand         // guarded by mu
 }
 
 func newFleet(o options, sink *Sink, t *tally) *fleet {
 	return &fleet{o: o, net: gossiptest.NewNetwork(o.seed), sink: sink, t: t,
-		workers: map[string]*worker{}, rng: rand.New(rand.NewPCG(o.seed, 1))}
+		workers: map[string]*worker{}, claimed: map[string]string{}, rng: rand.New(rand.NewPCG(o.seed, 1))}
 }
 
 // start opens an agent called name at addr (a fresh address if empty) and
@@ -162,4 +163,11 @@ func (f *fleet) converged() bool {
 		}
 	}
 	return true
+}
+
+// redirect remembers that task is claimed by the agent called name.
+func (f *fleet) redirect(task, name string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.claimed[task] = name
 }

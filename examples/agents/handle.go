@@ -15,8 +15,9 @@ var errCrashed = errors.New("agent crashed")
 //  1. the registry first: a task already done is acknowledged with its
 //     recorded outcome, and not executed again (a duplicate suppressed);
 //  2. then the claim: only the winning claimant executes; a claim held by
-//     a live agent means "not mine", so no acknowledgement, and the
-//     delivery is retried (if the winner dies, the next claim takes over);
+//     a live agent means "not mine": no acknowledgement, and the answer
+//     names the claimant, to whom the retry goes (if the winner dies, the
+//     next claim takes over);
 //  3. then the execution, through the registry, with the task's key as
 //     the idempotency key at the sink.
 func (f *fleet) handle(ctx context.Context, w *worker, task string) bool {
@@ -42,6 +43,9 @@ func (f *fleet) handle(ctx context.Context, w *worker, task string) bool {
 	if !f.o.noClaims {
 		cl, err := w.claims.Claim(ctx, task)
 		if err != nil || !cl.Won {
+			if err == nil && cl.Winner != "" {
+				f.redirect(task, cl.Winner) // "claimed by X": the next delivery goes there
+			}
 			return false
 		}
 	}

@@ -169,9 +169,16 @@ func (f *fleet) dispatch(ctx context.Context, tasks []string) []string {
 	}
 }
 
-// ownerOf is the agent a dispatcher sends task to: its owner in a random
-// running agent's view, or that agent if the owner is not running.
+// ownerOf is the agent a dispatcher sends task to: the claimant a refusal
+// named, if it is running, else the owner in a random running agent's
+// view, or that agent if the owner is not running.
 func (f *fleet) ownerOf(task string) *worker {
+	f.mu.Lock()
+	w := f.workers[f.claimed[task]]
+	f.mu.Unlock()
+	if w != nil && !w.dead.Load() {
+		return w
+	}
 	via := f.pick()
 	if via == nil {
 		return nil
@@ -181,7 +188,7 @@ func (f *fleet) ownerOf(task string) *worker {
 		return via
 	}
 	f.mu.Lock()
-	w := f.workers[owner.Name]
+	w = f.workers[owner.Name]
 	f.mu.Unlock()
 	if w == nil || w.dead.Load() {
 		return via
