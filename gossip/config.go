@@ -121,6 +121,17 @@ type Config struct {
 	SendQueueDepth int
 	SendWorkers    int
 
+	// MaxInboundStreams and MaxInboundStreamsPerHost bound the streams
+	// peers may have open to this node at once, in all and from one host
+	// (IP address); more are closed at once (Stats.RefusedStreams) and
+	// their senders retry. memberlist allocates what a stream's header
+	// declares (up to 20 MiB) before the data arrives, so these bound the
+	// memory stalled streams can hold; a stream that sends nothing for
+	// half of memberlist's TCPTimeout is cut. Nodes sharing a host (a
+	// loopback cluster) share its limit.
+	MaxInboundStreams        int
+	MaxInboundStreamsPerHost int
+
 	// MergeWorkers is how many goroutines merge received blobs into the
 	// Replica. Blobs of one key are merged one at a time, in order of
 	// arrival; blobs of different keys in parallel, so a large state that
@@ -168,6 +179,8 @@ const (
 	DefaultSendQueueDepth      = 256
 	DefaultSendWorkers         = 2
 	DefaultMergeWorkers        = 4
+	DefaultMaxInboundStreams   = 64
+	DefaultMaxInboundPerHost   = 16
 	DefaultMaxBlob             = 256 << 20
 	DefaultMaxReassemblyBytes  = 512 << 20
 	DefaultChunkSize           = 4 << 20
@@ -197,15 +210,18 @@ func DefaultConfig(name string) Config {
 		SendQueueDepth:      DefaultSendQueueDepth,
 		SendWorkers:         DefaultSendWorkers,
 		MergeWorkers:        DefaultMergeWorkers,
-		MaxBlob:             DefaultMaxBlob,
-		MaxReassemblyBytes:  DefaultMaxReassemblyBytes,
-		ChunkSize:           DefaultChunkSize,
-		TransferTimeout:     DefaultTransferTimeout,
-		LeaveTimeout:        DefaultLeaveTimeout,
-		BatchWindow:         DefaultBatchWindow,
-		RetransmitTimeout:   DefaultRetransmitTimeout,
-		RetransmitAttempts:  DefaultRetransmitAttempts,
-		RequestRetry:        DefaultRequestRetry,
+
+		MaxInboundStreams:        DefaultMaxInboundStreams,
+		MaxInboundStreamsPerHost: DefaultMaxInboundPerHost,
+		MaxBlob:                  DefaultMaxBlob,
+		MaxReassemblyBytes:       DefaultMaxReassemblyBytes,
+		ChunkSize:                DefaultChunkSize,
+		TransferTimeout:          DefaultTransferTimeout,
+		LeaveTimeout:             DefaultLeaveTimeout,
+		BatchWindow:              DefaultBatchWindow,
+		RetransmitTimeout:        DefaultRetransmitTimeout,
+		RetransmitAttempts:       DefaultRetransmitAttempts,
+		RequestRetry:             DefaultRequestRetry,
 	}
 }
 
@@ -278,6 +294,8 @@ func (c Config) normalize() (Config, error) {
 		{"SendQueueDepth", &c.SendQueueDepth, DefaultSendQueueDepth},
 		{"SendWorkers", &c.SendWorkers, DefaultSendWorkers},
 		{"MergeWorkers", &c.MergeWorkers, DefaultMergeWorkers},
+		{"MaxInboundStreams", &c.MaxInboundStreams, DefaultMaxInboundStreams},
+		{"MaxInboundStreamsPerHost", &c.MaxInboundStreamsPerHost, DefaultMaxInboundPerHost},
 		{"MaxBlob", &c.MaxBlob, DefaultMaxBlob},
 		{"ChunkSize", &c.ChunkSize, DefaultChunkSize},
 		{"RetransmitAttempts", &c.RetransmitAttempts, DefaultRetransmitAttempts},

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -59,6 +60,7 @@ type Gossip struct {
 
 	closeOnce sync.Once
 	done      chan struct{} // closed by Close
+	pumpStop  chan struct{} // closed by Close after memberlist's Shutdown (inbound.go)
 	wg        sync.WaitGroup
 
 	// mu orders wg.Add in Join against wg.Wait in Close.
@@ -98,6 +100,7 @@ func New(cfg Config, r Replica) (*Gossip, error) {
 
 		unanswered: make(map[string]unanswered),
 		done:       make(chan struct{}),
+		pumpStop:   make(chan struct{}),
 	}
 	mc := cfg.memberlistConfig((*delegate)(g))
 	g.budget = packetBudget(mc)
@@ -118,7 +121,9 @@ func New(cfg Config, r Replica) (*Gossip, error) {
 		}
 		mc.Transport = nt
 	}
-	g.streams = &streamTransport{NodeAwareTransport: nodeAware(mc.Transport), stall: mc.TCPTimeout}
+	g.streams = &streamTransport{NodeAwareTransport: nodeAware(mc.Transport), stall: mc.TCPTimeout,
+		gate: newInboundGate(cfg.MaxInboundStreams, cfg.MaxInboundStreamsPerHost, mc.TCPTimeout/2),
+		in:   make(chan net.Conn)}
 	mc.Transport = g.streams
 	ml, err := memberlist.Create(mc)
 	if err != nil {
@@ -130,7 +135,11 @@ func New(cfg Config, r Replica) (*Gossip, error) {
 	g.ml = ml
 	g.mlp.Store(ml)
 
-	g.wg.Add(5 + cfg.SendWorkers + cfg.MergeWorkers)
+	g.wg.Add(6 + cfg.SendWorkers + cfg.MergeWorkers)
+	go func() {
+		defer g.wg.Done()
+		g.streams.pumpInbound(g.done, g.pumpStop)
+	}()
 	go g.worker()
 	go g.direct.loop()
 	for range cfg.MergeWorkers {
@@ -392,7 +401,11 @@ func (g *Gossip) LocalAddr() string {
 func (g *Gossip) NumMembers() int { return g.ml.NumMembers() }
 
 // Stats returns a snapshot of the counters.
-func (g *Gossip) Stats() Stats { return g.stats.snapshot() }
+func (g *Gossip) Stats() Stats {
+	s := g.stats.snapshot()
+	s.RefusedStreams = g.streams.gate.refused.Load()
+	return s
+}
 
 // QueueLen returns the number of queued broadcasts, deltas waiting for a
 // batch and batches some member has not acknowledged. After the last
@@ -427,6 +440,7 @@ func (g *Gossip) Close() error {
 		}
 		g.streams.closeStreams()
 		err = g.ml.Shutdown()
+		close(g.pumpStop)
 		g.wg.Wait()
 		g.events.close()
 	})

@@ -25,3 +25,9 @@ func WantsExpired(g *Gossip) uint64 { return g.Stats().WantsExpired }
 func EncodeChunk(from Origin, id uint64, seq, total uint32, size uint64, data []byte) []byte {
 	return appendChunk(nil, from, chunkMsg{ID: id, Seq: seq, Total: total, Size: size, Data: data})
 }
+
+// LimitInboundPerHost sets Config.MaxInboundStreamsPerHost.
+func LimitInboundPerHost(cfg *Config, n int) { cfg.MaxInboundStreamsPerHost = n }
+
+// RefusedStreams returns Stats().RefusedStreams.
+func RefusedStreams(g *Gossip) uint64 { return g.Stats().RefusedStreams }

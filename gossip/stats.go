@@ -39,6 +39,7 @@ type Stats struct {
 	TransfersLost   uint64 // chunked transfers expired or over a limit
 	RefusedRequests uint64 // anti-entropy messages outside any session: spoofed, replayed or expired
 	WantsExpired    uint64 // peers that left requested keys unanswered (the keys go to other peers)
+	RefusedStreams  uint64 // inbound streams closed over MaxInboundStreams(PerHost)
 	RejoinAttempts  uint64 // rejoin tries (each with one or more addresses)
 	Rejoined        uint64 // nodes reached by rejoin tries
 

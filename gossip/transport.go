@@ -21,6 +21,8 @@ import (
 type streamTransport struct {
 	memberlist.NodeAwareTransport
 	stall time.Duration // memberlist's TCPTimeout
+	gate  *inboundGate  // admits inbound streams (inbound.go)
+	in    chan net.Conn // admitted inbound streams, for memberlist
 
 	mu     sync.Mutex
 	conns  map[*stallConn]struct{} // guarded by mu; open dialed streams
