@@ -35,7 +35,9 @@ func Example() {
 
 // New validates the Config.
 func ExampleNew() {
-	_, err := httpapi.New(nil, httpapi.Config{MaxStreams: -1})
+	n, _ := node.Open(node.Config{})
+	defer n.Close()
+	_, err := httpapi.New(n, httpapi.Config{MaxStreams: -1})
 	fmt.Println(err)
 	// Output: httpapi: invalid config: MaxStreams -1
 }

@@ -101,8 +101,12 @@ type Handler struct {
 	streams chan struct{} // a slot per running stream
 }
 
-// New returns a Handler for n.
+// New returns a Handler for n. It starts one goroutine, which follows
+// n's membership events for the status page and ends when n closes.
 func New(n *node.Node, cfg Config) (*Handler, error) {
+	if n == nil {
+		return nil, fmt.Errorf("%w: nil node", ErrConfig)
+	}
 	switch {
 	case cfg.MaxBody < 0:
 		return nil, fmt.Errorf("%w: MaxBody %d", ErrConfig, cfg.MaxBody)

@@ -111,8 +111,12 @@ func TestWritesDisabledAndRateLimited(t *testing.T) {
 	if codes[429] == 0 || codes[200] == 0 {
 		t.Errorf("5 writes at 1/s: %v, want some 200 and some 429", codes)
 	}
-	if _, err := New(nil, Config{WritesPerSecond: -1}); err == nil {
+	n, _ := serve(t, Config{})
+	if _, err := New(n, Config{WritesPerSecond: -1}); err == nil {
 		t.Error("negative WritesPerSecond accepted")
+	}
+	if _, err := New(nil, Config{}); err == nil {
+		t.Error("nil node accepted")
 	}
 	_, srv = serve(t, Config{ReadsPerSecond: 1})
 	codes = map[int]int{}
