@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // sampleLine is one Prometheus text-format sample: a name, optional labels
@@ -73,12 +74,23 @@ func TestWriteMetrics(t *testing.T) {
 	must(t, err)
 	must(t, b.WaitFor(ctx, func() bool { return cb.Value() == 5 }))
 
-	after := scrape(t, a)
+	// Anti-entropy may bring the value to b before a's dissemination loop
+	// sends the delta (both are ways the update travels; on a loaded host
+	// the loop can run last), so wait for the send to be counted rather
+	// than expect it by the time b has the value.
+	deltasSent := func(m map[string]uint64) uint64 {
+		return m[`converge_gossip_sent_messages_total{type="delta"}`] + m[`converge_gossip_sent_messages_total{type="batch"}`]
+	}
+	var after map[string]uint64
+	deadline := time.Now().Add(30 * time.Second)
+	for after = scrape(t, a); deltasSent(after) == 0 && time.Now().Before(deadline); after = scrape(t, a) {
+		time.Sleep(10 * time.Millisecond)
+	}
 	if after["converge_node_updates_total"] != 1 || after["converge_objects"] != 1 {
 		t.Errorf("after one update: updates %d, objects %d", after["converge_node_updates_total"], after["converge_objects"])
 	}
-	if after[`converge_gossip_sent_messages_total{type="delta"}`]+after[`converge_gossip_sent_messages_total{type="batch"}`] == 0 {
-		t.Errorf("no delta counted as sent: %v", after)
+	if deltasSent(after) == 0 {
+		t.Errorf("no delta counted as sent within 30 s: %v", after)
 	}
 	if _, ok := after["converge_gossip_ae_rounds_total"]; !ok {
 		t.Error("gossip counters missing")
