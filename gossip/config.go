@@ -140,8 +140,20 @@ type Config struct {
 	// keys (see Replica).
 	MergeWorkers int
 
+	// MergeBytes bounds the bytes of the blobs being merged at once (a
+	// blob over it is merged alone). Decoding takes memory in proportion
+	// to a blob's size, up to about ten times for large sets, so this
+	// bounds what merges in progress hold. Zero means twice MaxBlob, so a
+	// largest state leaves room for small updates beside it.
+	MergeBytes int64
+
 	// MaxBlob is the largest message (including one reassembled from
 	// chunks) this node sends or accepts. A single key's state must fit.
+	// The default, 64 MiB, is a quarter of the node package's default
+	// byte budget (node.DefaultMaxBytes): decoding a large set takes up to
+	// about ten times its encoded size, and 256 MiB states would take
+	// gigabytes each (and over a minute: a 68 MiB set of 1 M elements took
+	// 18.6 s and 870 MiB to decode and merge).
 	MaxBlob int
 
 	// MaxReassemblyBytes bounds the bytes held by incomplete chunked
@@ -181,8 +193,8 @@ const (
 	DefaultMergeWorkers        = 4
 	DefaultMaxInboundStreams   = 64
 	DefaultMaxInboundPerHost   = 16
-	DefaultMaxBlob             = 256 << 20
-	DefaultMaxReassemblyBytes  = 512 << 20
+	DefaultMaxBlob             = 64 << 20
+	DefaultMaxReassemblyBytes  = 128 << 20
 	DefaultChunkSize           = 4 << 20
 	DefaultTransferTimeout     = 30 * time.Second
 	DefaultLeaveTimeout        = time.Second
@@ -313,6 +325,12 @@ func (c Config) normalize() (Config, error) {
 	}
 	if c.PushFanout < 0 {
 		return bad("PushFanout is negative")
+	}
+	if c.MergeBytes < 0 {
+		return bad("MergeBytes is negative")
+	}
+	if c.MergeBytes == 0 {
+		c.MergeBytes = 2 * int64(c.MaxBlob)
 	}
 	if c.InboundQueueBytes < 0 || c.MaxReassemblyBytes < 0 {
 		return bad("InboundQueueBytes or MaxReassemblyBytes is negative")

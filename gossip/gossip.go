@@ -93,7 +93,7 @@ func New(cfg Config, r Replica) (*Gossip, error) {
 		sends:   make(chan sendJob, cfg.SendQueueDepth),
 		control: make(chan sendJob, cfg.SendQueueDepth),
 		rounds:  make(chan string, 64),
-		pool:    newMergePool(cfg.MergeWorkers),
+		pool:    newMergePool(cfg.MergeWorkers, cfg.MergeBytes),
 		sess:    newSessionBook(6 * cfg.AntiEntropyInterval),
 		reasm:   newReassembler(cfg.MaxBlob, cfg.MaxReassemblyBytes, cfg.TransferTimeout),
 		wants:   make(map[string]want),
@@ -429,6 +429,7 @@ func (g *Gossip) Close() error {
 		g.closing = true
 		g.mu.Unlock()
 		close(g.done)
+		g.pool.close()
 		// Tell peers not to try rejoining us (best effort: memberlist's
 		// own leave, which NotifyLeave sees as StateLeft, says it too).
 		bye := appendHeader(nil, MsgLeave, g.cfg.Origin)

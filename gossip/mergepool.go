@@ -44,19 +44,63 @@ const (
 	maxMergeJobsPerKey = 256  // queued jobs of one key
 )
 
-// mergePool runs merge jobs on a fixed set of goroutines.
+// mergePool runs merge jobs on a fixed set of goroutines. The blobs being
+// merged at once total at most budget bytes (a blob over it runs alone):
+// decoding takes memory in proportion to a blob's size (up to about ten
+// times for large sets), so the budget bounds what merges hold beside the
+// replica's state, however many workers there are.
 type mergePool struct {
 	mu      sync.Mutex
 	keys    map[string]*keyJobs // guarded by mu
 	pending int                 // guarded by mu; queued jobs, all keys
 	ready   chan *keyJobs       // keys to run; capacity maxMergeJobs+workers, never full
+
+	budget  int64      // bytes of blobs in merge at once
+	bmu     sync.Mutex // guards inUse and closed; bcond waits on it
+	bcond   *sync.Cond
+	inUse   int64 // guarded by bmu
+	bclosed bool  // guarded by bmu
 }
 
-func newMergePool(workers int) *mergePool {
-	return &mergePool{
-		keys:  make(map[string]*keyJobs),
-		ready: make(chan *keyJobs, maxMergeJobs+workers),
+func newMergePool(workers int, budget int64) *mergePool {
+	p := &mergePool{
+		keys:   make(map[string]*keyJobs),
+		ready:  make(chan *keyJobs, maxMergeJobs+workers),
+		budget: budget,
 	}
+	p.bcond = sync.NewCond(&p.bmu)
+	return p
+}
+
+// acquire waits until n bytes (at most the whole budget) fit the merge
+// budget and takes them. It returns the bytes taken, or -1 after close.
+func (p *mergePool) acquire(n int64) int64 {
+	n = min(n, p.budget)
+	p.bmu.Lock()
+	defer p.bmu.Unlock()
+	for !p.bclosed && p.inUse > 0 && p.inUse+n > p.budget {
+		p.bcond.Wait()
+	}
+	if p.bclosed {
+		return -1
+	}
+	p.inUse += n
+	return n
+}
+
+func (p *mergePool) releaseBudget(n int64) {
+	p.bmu.Lock()
+	p.inUse -= n
+	p.bmu.Unlock()
+	p.bcond.Broadcast()
+}
+
+// close wakes the workers waiting for budget, for Close.
+func (p *mergePool) close() {
+	p.bmu.Lock()
+	p.bclosed = true
+	p.bmu.Unlock()
+	p.bcond.Broadcast()
 }
 
 // submit queues j behind the other jobs of its key. It never blocks; it
@@ -116,8 +160,11 @@ func (g *Gossip) mergeWorker() {
 			return
 		case kj := <-g.pool.ready:
 			for _, j := range g.pool.take(kj) {
-				if !g.isClosed() {
-					g.runJob(j)
+				if n := g.pool.acquire(int64(len(j.e.Blob))); n >= 0 {
+					if !g.isClosed() {
+						g.runJob(j)
+					}
+					g.pool.releaseBudget(n)
 				}
 				j.ref.release()
 			}

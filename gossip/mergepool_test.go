@@ -47,7 +47,7 @@ func TestMergesOfOneKeyStayOrdered(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r := &orderReplica{order: map[string][]string{}, active: map[string]int{}}
 		const workers = 3
-		g := &Gossip{r: r, log: slog.New(slog.DiscardHandler), pool: newMergePool(workers), done: make(chan struct{})}
+		g := &Gossip{r: r, log: slog.New(slog.DiscardHandler), pool: newMergePool(workers, 1<<30), done: make(chan struct{})}
 		g.wg.Add(workers)
 		for range workers {
 			go g.mergeWorker()
@@ -88,7 +88,7 @@ func TestMergesOfOneKeyStayOrdered(t *testing.T) {
 }
 
 func TestMergePoolLimits(t *testing.T) {
-	g := &Gossip{pool: newMergePool(1)}
+	g := &Gossip{pool: newMergePool(1, 1<<30)}
 	ref := g.newInflight(0)
 	for i := range maxMergeJobsPerKey {
 		if !g.pool.submit(mergeJob{e: entry{Key: "k"}, ref: ref}) {
@@ -106,4 +106,36 @@ func TestMergePoolLimits(t *testing.T) {
 	if g.pool.submit(mergeJob{e: entry{Key: "other"}, ref: ref}) {
 		t.Error("accepted a job over the pool limit")
 	}
+}
+
+// TestMergeBudget: blobs that together exceed MergeBytes are not merged at
+// once; a blob over the whole budget runs alone.
+func TestMergeBudget(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := &orderReplica{order: map[string][]string{}, active: map[string]int{}}
+		const workers = 4
+		g := &Gossip{r: r, log: slog.New(slog.DiscardHandler), pool: newMergePool(workers, 100), done: make(chan struct{})}
+		g.wg.Add(workers)
+		for range workers {
+			go g.mergeWorker()
+		}
+		ref := g.newInflight(0)
+		for k := range 8 {
+			blob := make([]byte, 60) // two never fit the budget of 100
+			if k%2 == 1 {
+				blob = make([]byte, 500) // over the whole budget
+			}
+			g.pool.submit(mergeJob{e: entry{Key: fmt.Sprintf("k%d", k), Blob: blob}, ref: ref})
+		}
+		ref.release()
+		for ref.refs.Load() != 0 {
+			time.Sleep(time.Millisecond)
+		}
+		close(g.done)
+		g.pool.close()
+		g.wg.Wait()
+		if r.maxRun != 1 {
+			t.Errorf("%d merges ran at once over a budget that fits one", r.maxRun)
+		}
+	})
 }
