@@ -21,6 +21,12 @@ const (
 	TagFWWMap    TypeTag = 5
 	TagLeaseMap  TypeTag = 6
 
+	// TagKeyGeneration is not a CRDT: the node package wraps an object's
+	// state in [TagKeyGeneration, 1, stamp, replica, state] once its key
+	// has been deleted, so that a stale copy from before the delete loses
+	// to it (see node.Node.Delete).
+	TagKeyGeneration TypeTag = 10
+
 	// FirstUserTag is the lowest tag available to user-defined types.
 	FirstUserTag TypeTag = 1024
 )
@@ -41,6 +47,8 @@ func (t TypeTag) String() string {
 		return "LWWMap"
 	case TagFWWMap:
 		return "FWWMap"
+	case TagKeyGeneration:
+		return "KeyGeneration"
 	case TagLeaseMap:
 		return "LeaseMap"
 	}

@@ -97,7 +97,7 @@ func (n *Node) load(d *durable) (info store.LoadInfo, sizes map[string][2]int, e
 	bad := make(map[string]string)
 	wall := n.cfg.clock.Now().UnixNano()
 	info, err = d.st.Load(func(r store.Record) error {
-		v, o, err := n.decodeRecord(r)
+		v, o, gen, err := n.decodeRecord(r)
 		if err != nil {
 			bad[r.Key] = err.Error()
 			return nil
@@ -115,7 +115,7 @@ func (n *Node) load(d *durable) (info store.LoadInfo, sizes map[string][2]int, e
 		// A join encodes to at most the sum of its parts plus headers
 		// (see sizelimit.go).
 		bound := len(r.Snapshot) + logBytes + growthSlack*(1+len(r.Deltas))
-		obj := &object{key: r.Key, ops: o, val: v, bound: bound}
+		obj := &object{key: r.Key, ops: o, val: v, bound: bound, gen: gen}
 		n.addedLocked(obj, false, "") // the node's own now, whoever sent it first
 		n.chargeLocked(obj, bound)
 		n.objects[r.Key] = obj
@@ -139,12 +139,24 @@ func (n *Node) load(d *durable) (info store.LoadInfo, sizes map[string][2]int, e
 }
 
 // decodeRecord decodes a key's snapshot and joins its deltas into it.
-func (n *Node) decodeRecord(r store.Record) (any, typeOps, error) {
+func (n *Node) decodeRecord(r store.Record) (any, typeOps, keyGen, error) {
+	var gen keyGen
 	o := n.cfg.types[crdt.TypeTag(r.Tag)]
 	if o == nil {
-		return nil, nil, fmt.Errorf("%w: tag %d (register the type in Config.Types)", ErrUnknownType, r.Tag)
+		return nil, nil, gen, fmt.Errorf("%w: tag %d (register the type in Config.Types)", ErrUnknownType, r.Tag)
 	}
+	var v any
 	decode := func(what string, tag uint16, b []byte) (any, error) {
+		g, b, err := unwrapGen(b) // a deleted key's generation (see Delete)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: %w", ErrDecode, what, err)
+		}
+		switch c := g.compare(gen); {
+		case c > 0:
+			gen, v = g, o.zero() // a delete: what came before goes
+		case c < 0:
+			return o.zero(), nil // from before a delete: nothing
+		}
 		if got, _, err := crdt.PeekTag(b); err != nil || got != crdt.TypeTag(tag) || tag != r.Tag {
 			return nil, fmt.Errorf("%w: %s: a record tagged %d, of a key tagged %d, holds bytes tagged %d (%v)", ErrDecode, what, tag, r.Tag, got, err)
 		}
@@ -154,21 +166,22 @@ func (n *Node) decodeRecord(r store.Record) (any, typeOps, error) {
 		}
 		return v, nil
 	}
-	v := o.zero()
+	v = o.zero()
 	if r.Snapshot != nil {
-		var err error
-		if v, err = decode("snapshot", r.Tag, r.Snapshot); err != nil {
-			return nil, nil, err
+		x, err := decode("snapshot", r.Tag, r.Snapshot)
+		if err != nil {
+			return nil, nil, gen, err
 		}
+		o.merge(v, x)
 	}
 	for _, dl := range r.Deltas {
 		x, err := decode(fmt.Sprintf("log entry %d", dl.Seq), dl.Tag, dl.Data)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, gen, err
 		}
 		o.merge(v, x)
 	}
-	return v, o, nil
+	return v, o, gen, nil
 }
 
 // snapshot captures key's whole state for the store (see store.Snapshotter).
@@ -179,7 +192,7 @@ func (n *Node) snapshot(key string) (store.Op, bool) {
 	if obj == nil {
 		return store.Op{}, false
 	}
-	b, err := obj.ops.encode(obj.val)
+	b, err := n.encodeObjLocked(obj)
 	if err != nil {
 		n.log.Error("encoding object for the data directory", "key", key, "type", obj.ops.name(), "err", err)
 		return store.Op{}, false

@@ -28,7 +28,7 @@ func FuzzDurableRecord(f *testing.F) {
 	f.Add(uint16(maxTag), []byte{0x93, 0xcd, 0x01, 0x07, 0x01, 0x05}, []byte{})
 	f.Fuzz(func(t *testing.T, tag uint16, snap, delta []byte) {
 		r := store.Record{Key: "k", Tag: tag, Snapshot: snap, Deltas: []store.Delta{{Seq: 1, Tag: tag, Data: delta}}}
-		v, o, err := n.decodeRecord(r)
+		v, o, _, err := n.decodeRecord(r)
 		if err != nil {
 			return
 		}

@@ -69,6 +69,8 @@ type object struct {
 	seq     uint64    // Node.seq at the object's last change
 	changed time.Time // wall-clock time of the last change
 
+	gen keyGen // the key's generation: its latest delete (see Delete)
+
 	charged int    // bytes charged to the budget (see budget.go)
 	remote  bool   // created by a peer's blob, not a local handle
 	origin  string // if remote, the origin that sent that blob
@@ -353,6 +355,7 @@ func (n *Node) applyLocal(key string, o typeOps, grow int, mutate func(v any) (a
 	if err != nil {
 		return []byte{}, nil, err
 	}
+	blob = wrapGen(obj.gen, blob) // a write after a delete is of its generation
 	return blob, n.commitLocked(key, o.tag(), blob), nil
 }
 

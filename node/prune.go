@@ -218,6 +218,7 @@ func (n *Node) collectOnce() {
 	if before.Wall <= 0 {
 		return
 	}
+	n.collectDeletedLocked(before)
 	for key, obj := range n.objects {
 		if p, ok := obj.ops.(pruner); ok && p.collect(obj.val, before) {
 			n.markDirtyLocked(obj)

@@ -62,7 +62,7 @@ func (r *replica) Digests() (root uint64, keys []gossip.KeyDigest) {
 func (n *Node) refreshLocked(key string, obj *object, enc []byte) {
 	if enc == nil {
 		var err error
-		if enc, err = obj.ops.encode(obj.val); err != nil {
+		if enc, err = n.encodeObjLocked(obj); err != nil {
 			// Only a broken custom type gets here. Leave the object dirty:
 			// its digest (0) will differ from peers', and the error is
 			// logged again on the next call.
@@ -87,7 +87,7 @@ func (r *replica) Encode(key string) ([]byte, bool, error) {
 	if obj == nil {
 		return nil, false, nil
 	}
-	b, err := obj.ops.encode(obj.val)
+	b, err := n.encodeObjLocked(obj)
 	if err != nil {
 		return nil, true, err
 	}
@@ -130,6 +130,11 @@ func (r *replica) MergeFrom(from gossip.Origin, key string, blob []byte) (change
 	}
 	start := time.Now()
 	defer func() { n.metrics.mergeLatency.observe(time.Since(start)) }()
+	gen, blob, err := unwrapGen(blob) // a deleted key's generation (see Delete)
+	if err != nil {
+		n.metrics.decodeErrors.Add(1)
+		return false, fmt.Errorf("%w: key %q: %w", ErrDecode, key, err)
+	}
 	o, err := r.blobType(key, blob)
 	if err != nil {
 		return false, err
@@ -157,6 +162,14 @@ func (r *replica) MergeFrom(from gossip.Origin, key string, blob []byte) (change
 		n.mu.Unlock()
 		return false, r.mismatch(key, obj.ops, o)
 	}
+	reset, stale := genLocked(obj, gen)
+	if stale {
+		// A copy from before the key's latest delete.
+		n.seen.add(h)
+		n.mu.Unlock()
+		n.metrics.mergedNoop.Add(1)
+		return false, nil
+	}
 	if obj != nil && obj.elems != checked {
 		// A handle was bound meanwhile: check again, under the lock (rare).
 		if err := r.checkElems(key, o, obj.elems, v); err != nil {
@@ -176,9 +189,15 @@ func (r *replica) MergeFrom(from gossip.Origin, key string, blob []byte) (change
 		n.mu.Unlock()
 		return false, err
 	}
+	if reset {
+		// A newer generation: the key was deleted; the old state goes.
+		obj.gen, obj.val = gen, o.zero()
+		n.markDirtyLocked(obj)
+		changed = true
+	}
 	if obj == nil {
 		// A new key: the received state is the whole state.
-		obj = &object{key: key, ops: o, val: v, bound: len(blob) + growthSlack}
+		obj = &object{key: key, ops: o, val: v, bound: len(blob) + growthSlack, gen: gen}
 		n.addedLocked(obj, true, origin)
 		n.chargeLocked(obj, len(blob))
 		n.objects[key] = obj
@@ -305,6 +324,10 @@ func (r *replica) Commit(key string) error {
 // costs O(state) and changes nothing.
 func (r *replica) Holds(key string, blob []byte) (bool, error) {
 	n := (*Node)(r)
+	gen, blob, err := unwrapGen(blob)
+	if err != nil {
+		return false, err
+	}
 	o, err := r.blobType(key, blob)
 	if err != nil {
 		return false, err
@@ -317,7 +340,10 @@ func (r *replica) Holds(key string, blob []byte) (bool, error) {
 	defer n.mu.Unlock()
 	obj := n.objects[key]
 	if obj == nil {
-		return o.equal(v, o.zero()), nil
+		return gen.isZero() && o.equal(v, o.zero()), nil
+	}
+	if reset, stale := genLocked(obj, gen); reset || stale {
+		return stale, nil
 	}
 	_, changed := o.mergeChanged(o.clone(obj.val), v)
 	return !changed, nil
@@ -327,6 +353,20 @@ func (r *replica) Holds(key string, blob []byte) (bool, error) {
 // gossip.Replica): both are decoded with the type of key (or of a, for a key
 // unknown here), merged and encoded.
 func (r *replica) Join(key string, a, b []byte) ([]byte, error) {
+	ga, a, err := unwrapGen(a)
+	if err != nil {
+		return nil, err
+	}
+	gb, b, err := unwrapGen(b)
+	if err != nil {
+		return nil, err
+	}
+	switch c := ga.compare(gb); {
+	case c > 0:
+		return wrapGen(ga, a), nil // b is of an older generation: a covers it
+	case c < 0:
+		return wrapGen(gb, b), nil
+	}
 	o, err := r.blobType(key, a)
 	if err != nil {
 		return nil, err
@@ -340,5 +380,9 @@ func (r *replica) Join(key string, a, b []byte) ([]byte, error) {
 		return nil, err
 	}
 	o.merge(va, vb)
-	return o.encode(va)
+	out, err := o.encode(va)
+	if err != nil {
+		return nil, err
+	}
+	return wrapGen(ga, out), nil
 }

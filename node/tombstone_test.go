@@ -2,10 +2,12 @@ package node
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"testing/synctest"
 	"time"
 
+	"github.com/converge-crdt/converge/crdt"
 	"github.com/converge-crdt/converge/gossip/gossiptest"
 )
 
@@ -78,4 +80,111 @@ func TestTombstoneCollectionAcrossPartition(t *testing.T) {
 			return ok && v == "old"
 		})
 	})
+}
+
+// TestDeleteKeyAcrossPartition: a key deleted while a stale node holds its
+// old state stays deleted when the stale node returns (within the horizon);
+// a write after the delete re-creates it from empty on every node; the
+// tombstone survives a restart from the data directory; once older than
+// the horizon and not written again, a deleted key's tombstone is
+// collected everywhere.
+func TestDeleteKeyAcrossPartition(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := &testCluster{t: t, net: gossiptest.NewNetwork(1)}
+		t.Cleanup(c.closeAll)
+		const horizon = 2 * time.Minute
+		a := c.openPruning("a", 10*time.Second, horizon)
+		b := c.openPruning("b", 10*time.Second, horizon)
+		s := c.openPruning("s", 10*time.Second, horizon)
+		c.join(b, a)
+		c.join(s, a)
+		c.waitMembers(3)
+		ctx := context.Background()
+		for _, n := range []*Node{a, b, s} {
+			g, _ := GCounter(n, "jobs")
+			must(t, g.Inc(ctx, 5))
+			o, _ := GCounter(n, "gone")
+			must(t, o.Inc(ctx, 1))
+		}
+		waitConverged(t, time.Minute, a, b, s)
+		staleJobs := encoded(t, s, "jobs")
+
+		c.net.Partition([]string{"a", "b"}, []string{"s"})
+		must(t, a.Delete(ctx, "jobs"))
+		must(t, a.Delete(ctx, "gone"))
+		gs, _ := GCounter(s, "jobs")
+		must(t, gs.Inc(ctx, 1)) // concurrent with the delete: lost with the key
+		time.Sleep(30 * time.Second)
+		c.net.Heal()
+		waitFor(t, 5*time.Minute, func() bool { return gs.Value() == 0 })
+		waitConverged(t, time.Minute, a, b, s)
+		// A stale copy from before the delete changes nothing.
+		if _, err := (*replica)(b).Merge("jobs", staleJobs); err != nil {
+			t.Fatal(err)
+		}
+		gb, _ := GCounter(b, "jobs")
+		if gb.Value() != 0 {
+			t.Fatalf("stale copy resurrected a deleted key: %d", gb.Value())
+		}
+		// Re-creation: writes after the delete start from empty.
+		must(t, gb.Inc(ctx, 2))
+		must(t, gs.Inc(ctx, 3))
+		waitConverged(t, time.Minute, a, b, s)
+		for _, n := range []*Node{a, b, s} {
+			g, _ := GCounter(n, "jobs")
+			if g.Value() != 5 {
+				t.Fatalf("%s: re-created key counts %d, want 5", n.Name(), g.Value())
+			}
+		}
+		deleted := time.Now()
+		waitFor(t, 2*horizon, func() bool {
+			for _, n := range []*Node{a, b, s} {
+				if slices.Contains(n.Keys(), "gone") {
+					return false
+				}
+			}
+			return true
+		})
+		t.Logf("delete to key tombstone collected everywhere: %v (horizon %v)", time.Since(deleted), horizon)
+		if !slices.Contains(a.Keys(), "jobs") {
+			t.Fatal("a re-created key was collected")
+		}
+	})
+}
+
+// TestDeletePersists: with a data directory, a delete is committed before
+// it returns and the reopened node holds the tombstone, not the old state.
+func TestDeletePersists(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	n, err := Open(Config{Name: "d", DataDir: dir})
+	must(t, err)
+	g, _ := GCounter(n, "c")
+	must(t, g.Inc(ctx, 7))
+	must(t, n.Delete(ctx, "c"))
+	must(t, g.Inc(ctx, 1))
+	must(t, n.Close())
+	n2, err := Open(Config{Name: "d", DataDir: dir})
+	must(t, err)
+	defer n2.Close()
+	g2, _ := GCounter(n2, "c")
+	if g2.Value() != 1 {
+		t.Fatalf("reopened: %d, want 1 (the write after the delete)", g2.Value())
+	}
+	n2.mu.Lock()
+	gen := n2.objects["c"].gen
+	n2.mu.Unlock()
+	if gen.isZero() {
+		t.Fatal("generation lost across a restart")
+	}
+	// A stale blob from before the delete is refused after the restart too.
+	old := crdt.NewGCounter()
+	_, _ = old.Inc("d~old", 7)
+	b, _ := old.MarshalBinary()
+	if _, err := (*replica)(n2).Merge("c", b); err != nil {
+		t.Fatal(err)
+	}
+	if g2.Value() != 1 {
+		t.Fatalf("stale blob merged after restart: %d", g2.Value())
+	}
 }
