@@ -217,7 +217,7 @@ func (n *Node) commitLocked(key string, tag crdt.TypeTag, delta []byte) *store.T
 		return nil
 	}
 	if obj := n.objects[key]; obj != nil && obj.bound <= smallState {
-		if enc, err := obj.ops.encode(obj.val); err == nil {
+		if enc, err := n.encodeObjLocked(obj); err == nil {
 			n.refreshLocked(key, obj, enc)
 			obj.bound = len(enc)
 			return n.disk.g.Enqueue(store.Op{Kind: store.OpPut, Key: key, Tag: uint16(tag), Seq: n.disk.g.Seq(), Data: enc})
