@@ -62,6 +62,7 @@ type object struct {
 	val    any       // the state: a value of ops' type, owned by the node
 	dirty  bool      // digest and size are stale
 	bound  int       // at least the encoded size (see sizelimit.go)
+	exact  bool      // bound is the encoded size
 	elems  *elemType // values' Go type, set by the first typed handle (see elemtype.go)
 	digest uint64    // FNV-64a of the encoding, valid when !dirty
 	size   int       // encoded size in bytes, valid when !dirty

@@ -74,7 +74,7 @@ func (n *Node) refreshLocked(key string, obj *object, enc []byte) {
 	h := fnv.New64a()
 	_, _ = h.Write(enc)
 	obj.digest, obj.size, obj.dirty = h.Sum64(), len(enc), false
-	obj.bound = len(enc)
+	obj.bound, obj.exact = len(enc), true
 	n.chargeLocked(obj, len(enc))
 }
 

@@ -44,6 +44,7 @@ func (n *Node) blobLimitLocked(key string) int {
 // local write of that growth ran.
 func grownLocked(obj *object, size int) {
 	obj.bound = min(obj.bound, math.MaxInt-size-growthSlack) + size + growthSlack
+	obj.exact = false
 }
 
 // mutateLocked runs mutate for a local write of key and returns the
@@ -55,7 +56,13 @@ func grownLocked(obj *object, size int) {
 func (n *Node) mutateLocked(key string, obj *object, o typeOps, grow int, mutate func(v any) (any, error)) (blob []byte, err error) {
 	var delta any
 	limit := n.blobLimitLocked(key)
-	if limit == math.MaxInt || (grow >= 0 && obj.bound <= limit-grow-growthSlack) {
+	inPlace := func() bool { return limit == math.MaxInt || (grow >= 0 && obj.bound <= limit-grow-growthSlack) }
+	if !inPlace() && grow >= 0 && !obj.exact {
+		// The bound may only be stale (it grows with every write): one
+		// encoding makes it exact, cheaper than a copy and two.
+		n.refreshLocked(key, obj, nil)
+	}
+	if inPlace() {
 		if delta, err = mutate(obj.val); err != nil || o.equal(delta, o.zero()) {
 			return nil, err
 		}
@@ -82,7 +89,7 @@ func (n *Node) mutateLocked(key string, obj *object, o typeOps, grow int, mutate
 	if len(enc) > limit {
 		return nil, fmt.Errorf("%w: %q: the state would be %d bytes, limit %d (Gossip.MaxBlob less framing)", ErrTooLarge, key, len(enc), limit)
 	}
-	obj.val, obj.bound = v, len(enc)
+	obj.val, obj.bound, obj.exact = v, len(enc), true
 	return blob, nil
 }
 
