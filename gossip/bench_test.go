@@ -34,11 +34,17 @@ import (
 // BenchmarkConvergenceFakeTime measures the same in fake time on the
 // in-memory network, deterministically, up to 128 nodes.
 func BenchmarkConvergence(b *testing.B) {
+	forEachSetup(b, "8,32", benchConvergence)
+}
+
+// forEachSetup runs f as a sub-benchmark for every mode (benchModes),
+// cluster size (benchNodes, default def) and loss rate (0 and 20 %).
+func forEachSetup(b *testing.B, def string, f func(b *testing.B, mode gossip.Dissemination, n int, loss float64)) {
 	for _, mode := range benchModes() {
-		for _, n := range benchNodes("8,32") {
+		for _, n := range benchNodes(def) {
 			for _, loss := range []float64{0, 0.2} {
 				b.Run(fmt.Sprintf("mode=%v/nodes=%d/loss=%.0f%%", mode, n, loss*100), func(b *testing.B) {
-					benchConvergence(b, mode, n, loss)
+					f(b, mode, n, loss)
 				})
 			}
 		}

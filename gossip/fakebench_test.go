@@ -27,16 +27,9 @@ import (
 // in a child process of the test binary (TestFakeBenchChild) and reports
 // what the child measured. Use -benchtime=Nx: b.N is the number of updates.
 func BenchmarkConvergenceFakeTime(b *testing.B) {
-	for _, mode := range benchModes() {
-		for _, n := range benchNodes("8,32,64,128") {
-			for _, loss := range []float64{0, 0.2} {
-				b.Run(fmt.Sprintf("mode=%v/nodes=%d/loss=%.0f%%", mode, n, loss*100), func(b *testing.B) {
-					spec := fakeSpec{Mode: mode, Nodes: n, Loss: loss, Updates: b.N}
-					reportConvergence(b, runFakeChild(b, spec))
-				})
-			}
-		}
-	}
+	forEachSetup(b, "8,32,64,128", func(b *testing.B, mode gossip.Dissemination, n int, loss float64) {
+		reportConvergence(b, runFakeChild(b, fakeSpec{Mode: mode, Nodes: n, Loss: loss, Updates: b.N}))
+	})
 }
 
 // fakeSpec says what TestFakeBenchChild runs; it travels in an environment
