@@ -9,7 +9,17 @@
 // CRDTs), duplicated, reordered or re-sent blobs are harmless, which is what
 // lets every mechanism below be best-effort.
 //
-// Three mechanisms carry updates:
+// By default (Config.Dissemination = DisseminateDirect) a published delta
+// joins a batch that the publisher itself sends to every member, once:
+// deltas published within BatchWindow (or until a packet is full) leave
+// together, deltas of one key joined; members acknowledge batches; the
+// publisher resends a batch only to members that have not acked it, after
+// an adaptive timeout, and gives up after RetransmitAttempts, leaving the
+// rest to anti-entropy. Nobody forwards, so without loss every member
+// receives each update exactly once (the direct-send floor), one hop after
+// the write. DisseminateEpidemic is the older mode, kept for comparison and
+// mixed clusters; three mechanisms carry updates there (anti-entropy in
+// both modes):
 //
 //   - Push. Publish sends a local delta at once to a few random peers
 //     (PushFanout, about ln N + 2; one UDP packet each). A peer whose state
@@ -27,7 +37,10 @@
 //   - Anti-entropy. Every AntiEntropyInterval a node sends its root digest
 //     to a random peer; if the roots differ they exchange per-key digests
 //     (first narrowed by 256 bucket digests when there are many keys) and
-//     each asks for the keys it lacks or holds differently. Equal replicas
+//     each asks for the keys it lacks or holds differently. A Replica that
+//     is a DigestSource (node.Node is) reports changed keys instead, and
+//     gossip keeps a digest tree from them: idle rounds cost O(1), and
+//     replicas descend the tree to the d keys that differ, O(d) digests. Equal replicas
 //     pay one small packet per round. A round is a session the peer must
 //     prove it takes part in (a nonce and a token echoed from its own
 //     address), each of its requests is answered once, and roots carry
