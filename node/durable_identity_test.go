@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 // exchange merges every key's full state of a into b and of b into a: one
@@ -135,4 +136,20 @@ func TestDurableCopiedDir(t *testing.T) {
 	if h1.Digest() != h2.Digest() {
 		t.Fatal("the copies differ after an exchange")
 	}
+}
+
+// TestDurableWriteBehind: with Config.WriteBehind a lone writer's updates
+// return before their commit (so one commit carries many of them), and
+// Close commits them all.
+func TestDurableWriteBehind(t *testing.T) {
+	dir := t.TempDir()
+	n := openLocal(t, Config{Name: "wb", DataDir: dir, WriteBehind: 50 * time.Millisecond, Logger: quietLogger()})
+	writeN(t, n, "x", 200)
+	st := n.disk.g.Stats()
+	if st.Commits > 40 { // 400 updates; each would need a commit of its own if the writer waited
+		t.Fatalf("%d commits for 400 updates of one writer: it waited for its commits", st.Commits)
+	}
+	must(t, n.Close())
+	n = openLocal(t, Config{Name: "wb", DataDir: dir, Logger: quietLogger()})
+	checkHolds(t, n, 200, 200, "x")
 }
