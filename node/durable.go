@@ -250,6 +250,17 @@ func (n *Node) persistMergedLocked(key string) {
 	}
 }
 
+// persistDeletedLocked removes key from the data directory at the next
+// commit (its snapshot and every log entry queued so far), for a caller
+// that has just removed it from n.objects. A tombstone that must outlive
+// the key is a state of its own: put it with persistMergedLocked on the
+// key that holds it. It does not wait for the commit.
+func (n *Node) persistDeletedLocked(key string) {
+	if n.disk != nil {
+		n.disk.g.Enqueue(store.Op{Kind: store.OpDelete, Key: key, Seq: n.disk.g.Seq()})
+	}
+}
+
 // closeDisk commits everything, snapshots every changed key and closes
 // the store. Close calls it once no update or merge can start.
 func (n *Node) closeDisk() error {

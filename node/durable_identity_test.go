@@ -153,3 +153,30 @@ func TestDurableWriteBehind(t *testing.T) {
 	n = openLocal(t, Config{Name: "wb", DataDir: dir, Logger: quietLogger()})
 	checkHolds(t, n, 200, 200, "x")
 }
+
+// TestDurableDeletedKeyStaysDeleted: a key removed from the node and from
+// the store (persistDeletedLocked, the seam for whole-key deletes) does not
+// come back at the next Open, snapshot and log entries alike.
+func TestDurableDeletedKeyStaysDeleted(t *testing.T) {
+	dir := t.TempDir()
+	n := openLocal(t, Config{Name: "del", DataDir: dir, Logger: quietLogger(), disk: diskKnobs{noSync: true}})
+	writeN(t, n, "x", 3) // "c" small (whole states), "s" too
+	big, err := ORSet[string](n, "big")
+	must(t, err)
+	for i := range 200 { // past smallState: log entries
+		must(t, big.Add(ctxT(t), fmt.Sprintf("element-%03d", i)))
+	}
+	n.mu.Lock()
+	for _, k := range []string{"c", "big"} {
+		n.removedLocked(n.objects[k])
+		delete(n.objects, k)
+		n.keys, n.rootDirty = nil, true
+		n.persistDeletedLocked(k)
+	}
+	n.mu.Unlock()
+	must(t, n.Close())
+	n = openLocal(t, Config{Name: "del", DataDir: dir, Logger: quietLogger()})
+	if got := n.Keys(); len(got) != 1 || got[0] != "s" {
+		t.Fatalf("keys after reopen: %v, want only s", got)
+	}
+}

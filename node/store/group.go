@@ -389,7 +389,9 @@ func (g *Group) commitOnce(flush, all bool) (more bool) {
 			}
 		}
 	}
-	more = len(g.queue) > 0 || all && (len(g.dirty) > 0 || len(g.fold) > 0)
+	// At Close a failing disk must not loop: what failed is reported by
+	// Close (lastErr) and the snapshots are given up.
+	more = len(g.queue) > 0 || all && err == nil && (len(g.dirty) > 0 || len(g.fold) > 0)
 	g.mu.Unlock()
 	if b != nil {
 		b.err = err
