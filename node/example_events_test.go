@@ -101,3 +101,46 @@ func ExampleNode_ChangedSince() {
 	}
 	// Output: b 2
 }
+
+// Seq counts the node's changes; every Event and Snapshot names one.
+func ExampleNode_Seq() {
+	n, _ := node.Open(node.Config{})
+	defer n.Close()
+	c, _ := node.GCounter(n, "c")
+	fmt.Println(n.Seq())
+	_ = c.Inc(context.Background(), 1)
+	_ = c.Inc(context.Background(), 1)
+	fmt.Println(n.Seq())
+	// Output:
+	// 0
+	// 2
+}
+
+// String says what a Match selects.
+func ExampleMatch_String() {
+	fmt.Println(node.Exact("a"), node.Prefix("b"), node.RawPrefix("c"), node.Match{})
+	// Output: exact:a prefix:b raw:c prefix:
+}
+
+// An Event names a key, its type and its latest change.
+func ExampleEvent() {
+	n, _ := node.Open(node.Config{})
+	defer n.Close()
+	s, _ := node.ORSet[string](n, "agents")
+	_ = s.Add(context.Background(), "a")
+	for _, e := range n.ChangedSince(0) {
+		fmt.Printf("%+v\n", e)
+	}
+	// Output: {Key:agents Type:ORSet Seq:1}
+}
+
+// A Snapshot is a value with the change it belongs to.
+func ExampleSnapshot() {
+	n, _ := node.Open(node.Config{})
+	defer n.Close()
+	m, _ := node.LWWMap[string, int](n, "load")
+	_ = m.Set(context.Background(), "agent-a", 3)
+	s, _ := n.Read("load")
+	fmt.Println(s.Key, s.Type, s.Seq, s.Value, !s.Changed.IsZero())
+	// Output: load LWWMap 1 map[agent-a:3] true
+}

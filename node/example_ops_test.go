@@ -78,3 +78,24 @@ func ExampleGossipStatus() {
 		strings.Contains(s, `"delta_join_errors":0`), strings.Contains(s, `"readiness":{"ready":true`))
 	// Output: true true true
 }
+
+// Readiness is also in Status and its JSON.
+func ExampleReadiness() {
+	n, _ := node.Open(node.Config{ReadyMembers: 1})
+	defer n.Close()
+	b, _ := json.Marshal(n.Status().Ready)
+	fmt.Println(string(b))
+	// Output: {"ready":true,"reason":"alone by design: no seeds configured","members":1,"want":1}
+}
+
+// A Metric carries its Prometheus name, help, kind and value.
+func ExampleMetric() {
+	n, _ := node.Open(node.Config{})
+	defer n.Close()
+	for _, m := range n.Metrics() {
+		if m.Name == "converge_objects" {
+			fmt.Printf("%s %s %g\n", m.Name, m.Kind, m.Number)
+		}
+	}
+	// Output: converge_objects gauge 0
+}
