@@ -57,6 +57,12 @@
 // GossipToTheDeadTime heal and groups that formed apart merge. Encryption (SecretKey)
 // and a cluster label (Label) are memberlist's own.
 //
+// On top of these, Deliver, Fetch and Confirm (request.go) ask the live
+// peers directly and wait for enough answers: merge this delta and
+// acknowledge it, send me your state of a key, do you already cover this
+// delta. They carry the consistency levels of package node. Subscribe
+// (events.go) delivers membership changes with the view they follow.
+//
 // Every message starts with a versioned header carrying the sender's Origin
 // (name and epoch), since memberlist does not say who sent a message. All
 // decoding is bounded by the bytes received; bad input is counted in Stats,

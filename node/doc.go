@@ -13,6 +13,13 @@
 //	agents, err := node.ORSet[string](n, "agents")
 //	claims, err := node.LWWMap[string, string](n, "claims")
 //
+// Updates take optional WriteOptions: WriteMajority(t), WriteTo(n, t) and
+// WriteAll(t) wait until that many members merged the update (else a
+// *LevelError counting them), and Track(&r) gives a Receipt for Reached.
+// Each handle's Read(ctx, level) merges other members' state first, and
+// MemberEvents streams membership changes (see levels.go and
+// membership.go).
+//
 // # Model
 //
 // Every object is a state-based, delta-state CRDT (Shapiro et al. 2011;
