@@ -72,9 +72,45 @@
 // queue served by one worker goroutine, which decodes them and hands each
 // blob to a pool of MergeWorkers goroutines that call Replica.Merge: one
 // key's blobs in order and one at a time, different keys in parallel, so a
-// large state does not hold up small updates of other keys. Reliable sends run on a few sender goroutines (one for
-// anti-entropy replies, so they never wait behind a state transfer). Close
-// waits for all of them.
+// large state does not hold up small updates of other keys. Reliable
+// sends run on a few sender goroutines (one for anti-entropy replies, so
+// they never wait behind a state transfer). Close waits for all of them.
+//
+// # Hostile members
+//
+// With a SecretKey, a host without the key can do nothing (memberlist drops
+// what does not decrypt). A member with the key can write wrong values
+// under its own name, but what it can make a node do is bounded (figures
+// from the tests named; "before" is the code before issue 9):
+//
+//   - Amplification. State is sent only to a member that proved, in the
+//     session of an anti-entropy round, that it is the member it names;
+//     a want is answered once, for keys offered in that session, each once
+//     (session.go). A want naming another member and listing a 100 KB key
+//     100 times: 900x its size before, nothing now (TestWantReflection);
+//     spoofed roots: 780x before, 1.0x now (TestSpoofedRootReflection).
+//   - Replays. Captured traffic replayed five times, key or no key: 2800x
+//     before, nothing now: sessions are one-shot and roots carry
+//     increasing stamps (TestReplayCostsNothing).
+//   - Want-squatting. A want left unanswered goes to another peer, and the
+//     key is not asked of the squatter for ten want lifetimes (wants.go):
+//     a batch of 100 keys held off 18-45 s before, 0.9-2.8 s now
+//     (TestWantSquatting).
+//   - Chunked transfers. Chunks are accepted from current members only,
+//     each with reserved slots, charged for the memory they hold, at least
+//     256 bytes each (chunk.go): a slot flood starved an honest transfer
+//     for as long as it went on, now 0.8 s (TestChunkSlotsStarvation);
+//     1-byte chunks held 5.4x the reassembly budget, now refused, and the
+//     smallest allowed hold 0.64x (TestReassemblyChargesMemoryHeld).
+//   - Inbound streams. At most MaxInboundStreams open, MaxInboundStreamsPerHost
+//     from one host, and a read must progress within half of TCPTimeout
+//     (inbound.go): 12 stalled 18-byte streams declaring 5 MiB held 60 MiB
+//     until TCPTimeout before; 19 MiB (4 per host) for half of it now
+//     (TestStalledStreamsAreCapped).
+//   - Large states. MaxBlob defaults to 64 MiB, the blobs decoded at once
+//     total at most MergeBytes, and a key's merge holds up only that key
+//     (a 10 s merge delayed another key's update 19.96 s before, 10 ms
+//     now: TestSlowKeyDoesNotStallOthers).
 //
 // The gossiptest package has a fake Replica and in-memory, lossy and
 // partitionable transports for tests and benchmarks.
