@@ -131,6 +131,21 @@ type Config struct {
 	// negative disables pruning and collection.
 	PruneAfter time.Duration
 
+	// ExpireAfter, if positive, deletes (see Node.Delete) every key that
+	// has not changed for that long, on every node. Each node measures the
+	// inactivity with its own clock (a duration since the last change it
+	// saw, a write or a merge), so clock skew between nodes does not make a
+	// key expire early; the delete itself is stamped by the node's hybrid
+	// logical clock, like any delete. Like a delete, an expiry wins over an
+	// update it has not seen: a write made behind a partition, on a side
+	// that the expiring node cannot reach, is lost when the partition
+	// heals. A node that is not ready (see Readiness: alone, or short of
+	// Config.ReadyMembers) expires nothing, so a node cut off from the
+	// cluster does not delete what the others keep writing. Zero means
+	// never; negative is invalid. Every node of a cluster should use the
+	// same value.
+	ExpireAfter time.Duration
+
 	// PruneHorizon is how long prune records, LWW-Map tombstones and
 	// deleted keys are kept before they are collected. A node that was cut
 	// off from the cluster for longer than this, and still holds entries of
@@ -206,6 +221,7 @@ type settings struct {
 	maxBytes     int64
 	pruneAfter   time.Duration // negative: pruning off
 	pruneHorizon time.Duration
+	expireAfter  time.Duration
 	insecureNet  bool // reachable beyond loopback without a SecretKey
 	readyMembers int  // members needed to be ready
 	seeds        int  // len(Config.Join)
@@ -281,6 +297,10 @@ func (cfg *Config) validate() (*settings, error) {
 	default:
 		s.pruneAfter = cfg.PruneAfter
 	}
+	if cfg.ExpireAfter < 0 {
+		return bad("ExpireAfter is %v, want 0 (never) or more", cfg.ExpireAfter)
+	}
+	s.expireAfter = cfg.ExpireAfter
 	switch {
 	case cfg.PruneHorizon < 0:
 		return bad("PruneHorizon is %v, want 0 (default) or more", cfg.PruneHorizon)

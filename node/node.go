@@ -92,6 +92,7 @@ type metrics struct {
 	byteLimit      atomic.Uint64
 	originShare    atomic.Uint64
 	prunes         atomic.Uint64
+	expired        atomic.Uint64
 	objectLimit    atomic.Uint64
 	mergeLatency   histogram
 }
@@ -132,7 +133,7 @@ func Open(cfg Config) (*Node, error) {
 		_, sub := g.Subscribe(1)
 		n.wg.Add(1)
 		go n.watchMembers(sub)
-		if s.pruneAfter >= 0 {
+		if s.pruneAfter >= 0 || s.expireAfter > 0 {
 			n.wg.Add(1)
 			go n.pruneLoop()
 		}

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"context"
 	"strconv"
 	"strings"
 	"time"
@@ -113,6 +114,10 @@ func (n *Node) pruneLoop() {
 // takes the node's lock once to list candidates and once per object it
 // changes, so writes are never blocked for long.
 func (n *Node) pruneOnce(st *pruneState, now time.Time) {
+	if n.cfg.pruneAfter < 0 {
+		n.expireOnce(now) // pruning and collection are off
+		return
+	}
 	live := map[crdt.ReplicaID]bool{}
 	liveNames := map[string]bool{}
 	for _, m := range n.Members() {
@@ -201,6 +206,38 @@ func (n *Node) pruneOnce(st *pruneState, now time.Time) {
 		}
 	}
 	n.collectOnce()
+	n.expireOnce(now)
+}
+
+// expireOnce deletes the keys that have not changed for
+// Config.ExpireAfter, by this node's clock.
+func (n *Node) expireOnce(now time.Time) {
+	if n.cfg.expireAfter <= 0 || !n.Readiness().Ready {
+		return // a node cut off from its cluster cannot tell idle from unseen
+	}
+	var idle []string
+	n.mu.Lock()
+	for key, obj := range n.objects {
+		if !obj.gen.isZero() && obj.ops.equal(obj.val, obj.ops.zero()) {
+			continue // already deleted
+		}
+		if obj.changed.IsZero() {
+			obj.changed = now
+			continue
+		}
+		if now.Sub(obj.changed) >= n.cfg.expireAfter {
+			idle = append(idle, key)
+		}
+	}
+	n.mu.Unlock()
+	for _, key := range idle {
+		if err := n.Delete(context.Background(), key); err != nil {
+			n.log.Warn("expiring an idle key", "key", key, "err", err)
+			continue
+		}
+		n.metrics.expired.Add(1)
+		n.log.Debug("expired an idle key", "key", key, "after", n.cfg.expireAfter)
+	}
 }
 
 // collectOnce collects prune records older than the horizon in every

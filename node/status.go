@@ -50,6 +50,7 @@ type Counters struct {
 	ByteLimitDrops   uint64 `json:"byte_limit_drops"`   // received blobs beyond the peers' part of Config.MaxBytes
 	OriginShareDrops uint64 `json:"origin_share_drops"` // received blobs for new keys beyond their origin's share
 	Prunes           uint64 `json:"prunes"`             // departed replicas folded out of an object (one per object and replica)
+	Expired          uint64 `json:"expired"`            // idle keys deleted after Config.ExpireAfter
 }
 
 // Counters returns the node's counters.
@@ -70,6 +71,7 @@ func (n *Node) Counters() Counters {
 		ByteLimitDrops:   m.byteLimit.Load(),
 		OriginShareDrops: m.originShare.Load(),
 		Prunes:           m.prunes.Load(),
+		Expired:          m.expired.Load(),
 	}
 }
 

@@ -188,3 +188,54 @@ func TestDeletePersists(t *testing.T) {
 		t.Fatalf("stale blob merged after restart: %d", g2.Value())
 	}
 }
+
+// TestExpireIdleKeys: a key nobody writes for ExpireAfter is deleted on
+// every node; a key written more often stays; a stale node partitioned
+// away with the idle key's old state does not bring it back when it
+// returns within the horizon.
+func TestExpireIdleKeys(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := &testCluster{t: t, net: gossiptest.NewNetwork(1)}
+		t.Cleanup(c.closeAll)
+		open := func(name string) *Node {
+			cfg := c.config(name)
+			cfg.PruneAfter, cfg.PruneHorizon, cfg.ExpireAfter = 10*time.Second, 10*time.Minute, time.Minute
+			cfg.ReadyMembers = 2 // alone is not ready: s, cut off, expires nothing
+			n, err := Open(cfg)
+			must(t, err)
+			c.nodes = append(c.nodes, n)
+			return n
+		}
+		a, b, s := open("a"), open("b"), open("s")
+		c.join(b, a)
+		c.join(s, a)
+		c.waitMembers(3)
+		ctx := context.Background()
+		idle, _ := GCounter(a, "idle")
+		must(t, idle.Inc(ctx, 4))
+		busy, _ := GCounter(a, "busy")
+		must(t, busy.Inc(ctx, 1))
+		waitConverged(t, time.Minute, a, b, s)
+		c.net.Partition([]string{"a", "b"}, []string{"s"})
+		for range 6 { // two minutes of writes every 20 s
+			time.Sleep(20 * time.Second)
+			must(t, busy.Inc(ctx, 1))
+		}
+		if idle.Value() != 0 || busy.Value() != 7 {
+			t.Fatalf("idle %d (want expired), busy %d", idle.Value(), busy.Value())
+		}
+		if a.Status().Counters.Expired == 0 && b.Status().Counters.Expired == 0 {
+			t.Error("Expired counters are 0")
+		}
+		c.net.Heal()
+		waitFor(t, 5*time.Minute, func() bool {
+			gi, _ := GCounter(s, "idle")
+			gb, _ := GCounter(s, "busy")
+			return gi.Value() == 0 && gb.Value() == 7
+		})
+		gi, _ := GCounter(a, "idle")
+		if gi.Value() != 0 {
+			t.Fatalf("the stale node brought an expired key back: %d", gi.Value())
+		}
+	})
+}
