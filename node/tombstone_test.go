@@ -75,10 +75,11 @@ func TestTombstoneCollectionAcrossPartition(t *testing.T) {
 			t.Fatal("tombstone not collected after the horizon")
 		}
 		c.net.Heal()
-		waitFor(t, 5*time.Minute, func() bool {
-			v, ok, _ := ma.Get("late")
-			return ok && v == "old"
-		})
+		c.waitMembers(3)
+		waitConverged(t, 10*time.Minute, a, b, s)
+		if v, ok, _ := ma.Get("late"); !ok || v != "old" {
+			t.Fatalf("past the horizon the stale node's entry should return (documented); got %q %v", v, ok)
+		}
 	})
 }
 
