@@ -83,7 +83,13 @@ func TestDurableCrashRounds(t *testing.T) {
 	n, err := Open(Config{Name: "w-final", DataDir: dir, BindAddr: "127.0.0.1:0", Join: []string{peer.Addr()}, Logger: quietLogger()})
 	must(t, err)
 	t.Cleanup(func() { _ = n.Close() })
-	waitFor(t, 30*time.Second, func() bool { return n.Digest() == peer.Digest() })
+	deadline := time.Now().Add(2 * time.Minute)
+	for n.Digest() != peer.Digest() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not converged after 2 min:\n%s\n%s", crashState(n), crashState(peer))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	checkAcked(t, peer, acked, tried, "on the peer after rejoining")
 	if got := len(n.PastEpochs()); got < 2*rounds {
 		t.Fatalf("%d past epochs, want at least %d (one per open)", got, 2*rounds)
@@ -96,6 +102,20 @@ func TestDurableCrashRounds(t *testing.T) {
 		seen[e.Epoch] = true
 	}
 	t.Logf("%d rounds: %d tried, %d acknowledged, %d epochs", rounds, tried, len(acked), len(seen)+1)
+}
+
+// crashState describes n for a failure message: its members, the two
+// keys' values and its gossip counters.
+func crashState(n *Node) string {
+	var cv uint64
+	var sl int
+	if c, err := GCounter(n, "c"); err == nil {
+		cv = c.Value()
+	}
+	if s, err := ORSet[string](n, "s"); err == nil {
+		sl = s.Len()
+	}
+	return fmt.Sprintf("%s: digest %x, c %d, |s| %d, members %v, gossip %+v", n.Name(), n.Digest(), cv, sl, n.Members(), n.GossipStats())
 }
 
 // checkAcked fails unless n holds every acknowledged element and a counter
