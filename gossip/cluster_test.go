@@ -184,8 +184,10 @@ func (c *cluster) describe() string {
 	s := ""
 	for _, nd := range c.nodes {
 		st := nd.g.Stats()
-		s += fmt.Sprintf("\n%s: root %x keys %v members %d queue %d merged %d ae %d keysRecv %d dropped %d",
-			nd.name, nd.r.Root(), lens(nd.r), nd.g.NumMembers(), nd.g.QueueLen(), st.Merged, st.AERounds, st.KeysReceived, st.DroppedInbound)
+		s += fmt.Sprintf("\n%s: root %x keys %v members %d queue %d merged %d ae %d keysRecv %d keysSent %d dropped %d"+
+			" droppedSend %d sendErrors %d refusedRequests %d refusedStreams %d wantsExpired %d transfersLost %d",
+			nd.name, nd.r.Root(), lens(nd.r), nd.g.NumMembers(), nd.g.QueueLen(), st.Merged, st.AERounds, st.KeysReceived, st.KeysSent, st.DroppedInbound,
+			st.DroppedSend, st.SendErrors, st.RefusedRequests, st.RefusedStreams, st.WantsExpired, st.TransfersLost)
 	}
 	return s
 }

@@ -52,9 +52,18 @@ func TestLargeStateReachesNewNode(t *testing.T) {
 	if testing.Short() {
 		t.Skip("moves ~80 MiB over loopback")
 	}
+	// Every 4 MiB chunk is LZW-compressed and decompressed by memberlist;
+	// under -race on a loaded 2-core CI host that alone took seconds per
+	// chunk, and the 22 MiB key missed the default 30 s TransferTimeout
+	// (transfersLost 1, then a fresh transfer from scratch missed the 60 s
+	// wait). The transfer deadline is tested in chunk_test.go; here it is
+	// out of the way, and the waits are generous, since this test is about
+	// the state arriving, not about how fast.
+	slow := func(cfg *gossip.Config) { cfg.TransferTimeout = 5 * time.Minute }
+	const converge = 4 * time.Minute
 	c := &cluster{t: t}
 	for i := range 3 {
-		c.nodes = append(c.nodes, loopbackNode(t, fmt.Sprintf("n%d", i), nil))
+		c.nodes = append(c.nodes, loopbackNode(t, fmt.Sprintf("n%d", i), slow))
 	}
 	joinLoopback(t, c.nodes[1], c.nodes[0])
 	joinLoopback(t, c.nodes[2], c.nodes[0])
@@ -62,7 +71,7 @@ func TestLargeStateReachesNewNode(t *testing.T) {
 	// A 150 KB delta goes over streams to the fanout peers.
 	big := strings.Repeat("d", 150_000)
 	c.nodes[0].publish(t, "delta", big)
-	waitFor(t, 10*time.Second, func() bool { return c.nodes[1].r.Has("delta", big) && c.nodes[2].r.Has("delta", big) }, c.describe)
+	waitFor(t, converge, func() bool { return c.nodes[1].r.Has("delta", big) && c.nodes[2].r.Has("delta", big) }, c.describe)
 	if st := c.nodes[0].g.Stats(); st.OversizeRerouted == 0 {
 		t.Errorf("oversize delta not counted: %+v", st)
 	}
@@ -78,13 +87,13 @@ func TestLargeStateReachesNewNode(t *testing.T) {
 		huge = append(huge, fmt.Sprintf("%02d", i)+strings.Repeat("h", mib))
 	}
 	c.nodes[1].r.Add("huge", huge...)
-	c.waitConverged(60 * time.Second)
+	c.waitConverged(converge)
 
-	late := loopbackNode(t, "late", nil)
+	late := loopbackNode(t, "late", slow)
 	c.nodes = append(c.nodes, late)
 	start := time.Now()
 	joinLoopback(t, late, c.nodes[2])
-	c.waitConverged(60 * time.Second)
+	c.waitConverged(converge)
 	st := late.g.Stats()
 	t.Logf("late node caught up with 27 MiB in %v: %d keys, %d chunked transfers; received %v (reassembled messages count as their own type too)",
 		time.Since(start).Round(time.Millisecond), st.KeysReceived, st.TransfersDone, st.Received)
