@@ -190,13 +190,15 @@ func genLocked(obj *object, g keyGen) (reset, stale bool) {
 
 // collectDeletedLocked drops the tombstones of keys deleted before before
 // and not written since: generation set, state empty.
-func (n *Node) collectDeletedLocked(before crdt.HLC) {
+func (n *Node) collectDeletedLocked(before crdt.HLC) (collected bool) {
 	for key, obj := range n.objects {
 		if obj.gen.isZero() || obj.gen.ts.Compare(before) >= 0 || !obj.ops.equal(obj.val, obj.ops.zero()) {
 			continue
 		}
 		n.dropObjectLocked(key, obj)
+		collected = true
 	}
+	return collected
 }
 
 // dropObjectLocked removes a collected key tombstone: from the objects,

@@ -255,11 +255,20 @@ func (n *Node) collectOnce() {
 	if before.Wall <= 0 {
 		return
 	}
-	n.collectDeletedLocked(before)
+	collected := n.collectDeletedLocked(before)
 	for key, obj := range n.objects {
 		if p, ok := obj.ops.(pruner); ok && p.collect(obj.val, before) {
 			n.markDirtyLocked(obj)
 			n.persistMergedLocked(key) // with DataDir: snapshotted like merged state
+			collected = true
 		}
+	}
+	if collected {
+		// The state deflated: a blob merged before may now change it (an
+		// entry older than a collected tombstone comes back, as
+		// Config.PruneHorizon documents), so it must not be dropped as
+		// already seen, or this node alone would keep it out and never
+		// converge with the others.
+		n.seen = seenSet{}
 	}
 }

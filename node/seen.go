@@ -5,9 +5,10 @@ import "hash/fnv"
 // seenSet remembers the hashes of the last blobs merged, so that a blob
 // received again (gossip delivers most deltas several times: pushes,
 // retransmitted broadcasts, forwards) is dropped without decoding it or
-// comparing states. This is safe because state only inflates: once a
+// comparing states. This is safe while state only inflates: once a
 // blob has been merged, the state stays above it, and merging it again
-// can change nothing. Hashes are 128-bit FNV-1a over the key and the blob,
+// can change nothing. Collecting tombstones deflates it, so collectOnce
+// empties the set when it collected anything. Hashes are 128-bit FNV-1a over the key and the blob,
 // so a false match is not a practical concern (and anti-entropy would
 // repair one).
 type seenSet struct {
