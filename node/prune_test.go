@@ -182,7 +182,10 @@ func TestPruneChurnSoak(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := &testCluster{t: t, net: gossiptest.NewNetwork(1)}
 		t.Cleanup(c.closeAll)
-		const after, horizon = 10 * time.Second, 2 * time.Minute
+		after, horizon := 10*time.Second, 2*time.Minute
+		if os.Getenv("CONVERGE_SOAK_NOPRUNE") != "" {
+			after = -1 // the same run without pruning, for the figures
+		}
 		var core []*Node
 		for i := range 5 {
 			n := c.openPruning(fmt.Sprintf("n%d", i), after, horizon)
@@ -245,6 +248,19 @@ func TestPruneChurnSoak(t *testing.T) {
 				}
 			}
 		}()
+		var aeBytes, aeRounds uint64
+		for _, n := range core {
+			st := n.GossipStats()
+			aeRounds += st.AERounds
+			for _, m := range st.Sent {
+				aeBytes += m.Bytes
+			}
+		}
+		t.Logf("%d restarts, pruning %v: gossip sent %d B over %d anti-entropy rounds (%.0f B a round, all messages)",
+			restarts, after > 0, aeBytes, aeRounds, float64(aeBytes)/float64(max(aeRounds, 1)))
+		if after < 0 {
+			return
+		}
 		waitFor(t, 10*time.Minute, func() bool {
 			for _, n := range core {
 				// The set keeps the epoch of each name's last agent, whose
