@@ -29,7 +29,8 @@ func tombstoneOf(n *Node, key, k string) bool {
 // TestTombstoneCollectionAcrossPartition: a map entry is deleted while a
 // stale node is partitioned away. Back within the horizon, the stale node
 // learns the delete and nothing returns; the tombstones are then collected
-// on every node, also while a node is partitioned away.
+// on every node. Back after the horizon (tombstone already collected), the
+// stale node's old entry returns, as Config.PruneHorizon documents.
 func TestTombstoneCollectionAcrossPartition(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := &testCluster{t: t, net: gossiptest.NewNetwork(1)}
@@ -66,9 +67,8 @@ func TestTombstoneCollectionAcrossPartition(t *testing.T) {
 		})
 		t.Logf("delete to tombstone collected on every node: %v (horizon %v)", time.Since(deleted), horizon)
 
-		// After the horizon the tombstone is gone, so a stale node's older
-		// entry would return (crdt.LWWMap.Collect, TestLWWMapCollect); the
-		// cluster half of that case is left out: see the issue 11 note.
+		// After the horizon the tombstone is gone, so the stale node's
+		// older entry returns, as Config.PruneHorizon documents.
 		c.net.Partition([]string{"a", "b"}, []string{"s"})
 		must(t, ma.Delete(ctx, "late"))
 		time.Sleep(horizon + 2*pruneInterval)
@@ -76,6 +76,11 @@ func TestTombstoneCollectionAcrossPartition(t *testing.T) {
 			t.Fatal("tombstone not collected after the horizon")
 		}
 		c.net.Heal()
+		c.waitMembers(3)
+		waitConverged(t, 10*time.Minute, a, b, s)
+		if v, ok, _ := ma.Get("late"); !ok || v != "old" {
+			t.Fatalf("past the horizon the stale node's entry should return (documented); got %q %v", v, ok)
+		}
 	})
 }
 
