@@ -96,18 +96,25 @@ func (n *Node) reached(ctx context.Context, r Receipt, need func(members int) in
 			return nil
 		}
 		// One round until enough confirm, membership changes or ctx ends.
+		// The watcher may take the membership signal (Ready holds one at
+		// most) after Confirm returned; it reports whether it did, so the
+		// too-few-peers wait below does not wait for a signal already used.
 		round, cancel := context.WithCancel(ctx)
 		stop := make(chan struct{})
+		woke := make(chan bool, 1)
 		go func() {
 			select {
 			case <-sub.Ready():
 				cancel()
+				woke <- true
 			case <-stop:
+				woke <- false
 			}
 		}()
 		got, err := n.net.Confirm(round, rc.key, rc.delta, want-held, rc.holds)
 		close(stop)
 		cancel()
+		changed := <-woke
 		rc.add(got)
 		switch {
 		case err == nil:
@@ -115,7 +122,7 @@ func (n *Node) reached(ctx context.Context, r Receipt, need func(members int) in
 			return &LevelError{Op: "reached", Key: rc.key, Got: held + len(got), Need: want, Err: ctx.Err()}
 		case errors.Is(err, gossip.ErrClosed):
 			return ErrClosed
-		case errors.Is(err, gossip.ErrTooFewPeers):
+		case errors.Is(err, gossip.ErrTooFewPeers) && !changed:
 			// Not enough members yet: wait for membership to change.
 			select {
 			case <-sub.Ready():
