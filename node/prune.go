@@ -272,3 +272,20 @@ func (n *Node) collectOnce() {
 		n.seen = seenSet{}
 	}
 }
+
+// collectIncoming collects, in a value v of type o received from a peer,
+// what collectOnce collects here: records older than the horizon. A peer
+// whose loop has not reached them yet (every node collects on its own
+// ticks) would otherwise hand them back, and two nodes whose ticks are out
+// of phase would return a tombstone to each other for ever.
+func (n *Node) collectIncoming(o typeOps, v any) {
+	p, ok := o.(pruner)
+	if !ok || n.cfg.pruneAfter < 0 {
+		return
+	}
+	// The wall clock, not the HLC: never more than collectOnce collects.
+	before := crdt.HLC{Wall: n.cfg.clock.Now().UnixNano() - int64(n.cfg.pruneHorizon)}
+	if before.Wall > 0 {
+		p.collect(v, before)
+	}
+}

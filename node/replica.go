@@ -149,6 +149,7 @@ func (r *replica) MergeFrom(from gossip.Origin, key string, blob []byte) (change
 	if err := r.checkElems(key, o, checked, v); err != nil {
 		return false, err
 	}
+	n.collectIncoming(o, v)
 
 	n.mu.Lock()
 	if n.closed {
