@@ -259,6 +259,19 @@ func (d *direct) loop() {
 	}
 }
 
+// drain packs every pending delta into batches now, for Close: a delta
+// published within the batch window before Close would otherwise never
+// leave. The batches are not retransmitted (the node is going away).
+func (d *direct) drain() []packet {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var out []packet
+	for d.head < len(d.pending) {
+		out = d.flushLocked(time.Now(), out)
+	}
+	return out
+}
+
 // step decides what to send now and when to wake next (zero: on a signal).
 func (d *direct) step(now time.Time) (out []packet, next time.Time) {
 	d.mu.Lock()

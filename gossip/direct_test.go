@@ -178,3 +178,23 @@ func TestDirectRetransmissionMergedOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestDirectCloseSendsPending: a delta published just before Close, still
+// inside the batch window, reaches the other members: Close sends what is
+// pending before it leaves.
+func TestDirectCloseSendsPending(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newCluster(t, 3, true, func(cfg *gossip.Config) {
+			noAE(cfg)
+			cfg.BatchWindow = time.Hour // nothing leaves before Close
+		})
+		pub := c.nodes[0]
+		pub.publish(t, "k", "last words")
+		if err := pub.g.Close(); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, time.Minute, func() bool {
+			return c.nodes[1].r.Has("k", "last words") && c.nodes[2].r.Has("k", "last words")
+		}, c.describe)
+	})
+}

@@ -428,6 +428,11 @@ func (g *Gossip) Close() error {
 		g.mu.Lock()
 		g.closing = true
 		g.mu.Unlock()
+		// Deltas still waiting for the batch window leave now, before
+		// the goodbye: Publish returned, so they must not be lost.
+		for _, p := range g.direct.drain() {
+			g.sendPacket(p.to, MsgType(p.msg[1]), p.msg)
+		}
 		close(g.done)
 		g.pool.close()
 		// Tell peers not to try rejoining us (best effort: memberlist's
