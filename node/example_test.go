@@ -73,8 +73,10 @@ func ExampleNode_Join() {
 		_ = counter.Inc(ctx, 1)
 	}
 
+	// The state can arrive with the join's state exchange, before b's
+	// member list has a in it: wait for both.
 	seen, _ := node.GCounter(b, "requests")
-	if err := b.WaitFor(ctx, func() bool { return seen.Value() == 5 }); err != nil {
+	if err := b.WaitFor(ctx, func() bool { return seen.Value() == 5 && b.NumMembers() == 2 }); err != nil {
 		log.Fatal(err)
 	}
 	fmt.Println("b sees", seen.Value(), "requests; members:", b.NumMembers())
