@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"fmt"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -12,9 +11,7 @@ import (
 // agrees on the earlier claim, the later claimant learns it lost, and the
 // double claim is visible as Contested.
 func TestClaimsEarliestWinsAfterPartition(t *testing.T) {
-	for _, loss := range []float64{0, 0.2} {
-		t.Run(fmt.Sprintf("loss=%v", loss), func(t *testing.T) { testClaimsEarliestWinsAfterPartition(t, loss) })
-	}
+	atLosses(t, testClaimsEarliestWinsAfterPartition)
 }
 
 func testClaimsEarliestWinsAfterPartition(t *testing.T, loss float64) {
@@ -66,9 +63,7 @@ func testClaimsEarliestWinsAfterPartition(t *testing.T, loss float64) {
 // TestClaimsTakeoverAfterCrash: a task whose claimant crashed is taken over
 // in the next round once the claimant leaves the live view.
 func TestClaimsTakeoverAfterCrash(t *testing.T) {
-	for _, loss := range []float64{0, 0.2} {
-		t.Run(fmt.Sprintf("loss=%v", loss), func(t *testing.T) { testClaimsTakeoverAfterCrash(t, loss) })
-	}
+	atLosses(t, testClaimsTakeoverAfterCrash)
 }
 
 func testClaimsTakeoverAfterCrash(t *testing.T, loss float64) {

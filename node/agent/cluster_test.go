@@ -176,3 +176,10 @@ func ctxT(t testing.TB) context.Context {
 }
 
 func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// atLosses runs test at 0 and 20 % packet loss, as subtests.
+func atLosses(t *testing.T, test func(t *testing.T, loss float64)) {
+	for _, loss := range []float64{0, 0.2} {
+		t.Run(fmt.Sprintf("loss=%v", loss), func(t *testing.T) { test(t, loss) })
+	}
+}

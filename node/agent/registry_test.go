@@ -17,9 +17,7 @@ import (
 // partition are reported as Duplicate, and as Conflict when their outcomes
 // differ, with the first completion winning everywhere.
 func TestRegistryReplaysAndReportsConflicts(t *testing.T) {
-	for _, loss := range []float64{0, 0.2} {
-		t.Run(fmt.Sprintf("loss=%v", loss), func(t *testing.T) { testRegistryReplaysAndReportsConflicts(t, loss) })
-	}
+	atLosses(t, testRegistryReplaysAndReportsConflicts)
 }
 
 func testRegistryReplaysAndReportsConflicts(t *testing.T, loss float64) {
