@@ -219,8 +219,12 @@ func TestPruneChurnSoak(t *testing.T) {
 			must(t, g.Inc(ctx, 1))
 			deadline := time.Now().Add(time.Minute)
 			for {
-				// The agent leaves once its seed has its increment.
-				if sg.Value() > before {
+				// The agent leaves once its seed has its increment and its
+				// add: its own entries, not just a higher value (after the
+				// heal the seed's value also rises by other agents'
+				// increments arriving from the other side).
+				id := replicaID(ag.Name(), ag.Epoch())
+				if slices.Contains(replicasOf(seed, "count"), id) && slices.Contains(replicasOf(seed, "live"), id) {
 					break
 				}
 				if time.Now().After(deadline) {
