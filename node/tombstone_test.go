@@ -33,15 +33,8 @@ func tombstoneOf(n *Node, key, k string) bool {
 // stale node's old entry returns, as Config.PruneHorizon documents.
 func TestTombstoneCollectionAcrossPartition(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		c := &testCluster{t: t, net: gossiptest.NewNetwork(1)}
-		t.Cleanup(c.closeAll)
 		const horizon = 2 * time.Minute
-		a := c.openPruning("a", 10*time.Second, horizon)
-		b := c.openPruning("b", 10*time.Second, horizon)
-		s := c.openPruning("s", 10*time.Second, horizon)
-		c.join(b, a)
-		c.join(s, a)
-		c.waitMembers(3)
+		c, a, b, s := newPruningTrio(t, horizon)
 		ctx := context.Background()
 		ma, _ := LWWMap[string, string](a, "m")
 		must(t, ma.Set(ctx, "soon", "old"))
@@ -92,15 +85,8 @@ func TestTombstoneCollectionAcrossPartition(t *testing.T) {
 // collected everywhere.
 func TestDeleteKeyAcrossPartition(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		c := &testCluster{t: t, net: gossiptest.NewNetwork(1)}
-		t.Cleanup(c.closeAll)
 		const horizon = 2 * time.Minute
-		a := c.openPruning("a", 10*time.Second, horizon)
-		b := c.openPruning("b", 10*time.Second, horizon)
-		s := c.openPruning("s", 10*time.Second, horizon)
-		c.join(b, a)
-		c.join(s, a)
-		c.waitMembers(3)
+		c, a, b, s := newPruningTrio(t, horizon)
 		ctx := context.Background()
 		for _, n := range []*Node{a, b, s} {
 			g, _ := GCounter(n, "jobs")
@@ -240,4 +226,19 @@ func TestExpireIdleKeys(t *testing.T) {
 			t.Fatalf("the stale node brought an expired key back: %d", gi.Value())
 		}
 	})
+}
+
+// newPruningTrio starts nodes a, b and s pruning after 10 s with the given
+// horizon, joined to a; s is the one the tests partition away.
+func newPruningTrio(t *testing.T, horizon time.Duration) (c *testCluster, a, b, s *Node) {
+	t.Helper()
+	c = &testCluster{t: t, net: gossiptest.NewNetwork(1)}
+	t.Cleanup(c.closeAll)
+	a = c.openPruning("a", 10*time.Second, horizon)
+	b = c.openPruning("b", 10*time.Second, horizon)
+	s = c.openPruning("s", 10*time.Second, horizon)
+	c.join(b, a)
+	c.join(s, a)
+	c.waitMembers(3)
+	return c, a, b, s
 }
